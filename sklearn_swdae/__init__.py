@@ -1,0 +1,14 @@
+"""sklearn-swdae: sparse and wide denoising-autoencoder recommenders for scikit-learn.
+
+Implements SW-DAE from F. Khawar, L. Poon and N. L. Zhang, "Learning the
+Structure of Auto-Encoding Recommenders", WWW 2020.
+"""
+
+from ._version import __version__
+from .grouping import GroupedInteractions, ItemGrouper
+
+__all__ = [
+    "GroupedInteractions",
+    "ItemGrouper",
+    "__version__",
+]
