@@ -5,10 +5,14 @@ Structure of Auto-Encoding Recommenders", WWW 2020.
 """
 
 from ._version import __version__
+from .autoencoders import SparseWideDAERecommender
+from .baselines import PopularityRecommender
 from .grouping import GroupedInteractions, ItemGrouper
 
 __all__ = [
     "GroupedInteractions",
     "ItemGrouper",
+    "PopularityRecommender",
+    "SparseWideDAERecommender",
     "__version__",
 ]

@@ -1,0 +1,380 @@
+"""Autoencoder recommenders, all trained by :mod:`sklearn_swdae.training`."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from sklearn.base import _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from ._torch_utils import csr_to_torch, resolve_device
+from ._validation import check_interactions
+from .base import BaseRecommender
+from .grouping import ItemGrouper
+from .layers import DenoisingAutoencoder
+from .model_selection import split_fold_in
+from .training import PrintLog, TrainingEngine
+
+__all__ = ["SparseWideDAERecommender"]
+
+
+def _multinomial_loss(logits, targets, module):
+    """Negative multinomial log-likelihood (Mult-DAE), mean over users."""
+    return -(F.log_softmax(logits, dim=1) * targets).sum(dim=1).mean()
+
+
+def _bernoulli_loss(logits, targets, module):
+    """Negative Bernoulli log-likelihood of a sigmoid output, mean over users."""
+    return F.binary_cross_entropy_with_logits(logits, targets, reduction="none").sum(dim=1).mean()
+
+
+_LOSSES = {"multinomial": _multinomial_loss, "bernoulli": _bernoulli_loss}
+
+
+class _BaseAutoencoderRecommender(BaseRecommender):
+    """Shared fit / predict machinery of the torch autoencoder recommenders.
+
+    Subclasses implement ``_build_module(n_items, random_state)`` returning
+    the torch module (called at fit, and again when unpickling) and may
+    implement ``_prepare_structure(X)`` to learn anything the module needs
+    before training.
+    """
+
+    _parameter_constraints: dict = {
+        "activation": [StrOptions({"sigmoid", "tanh", "relu", "identity"})],
+        "loss": [StrOptions(set(_LOSSES))],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "hidden_dropout": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "top_n": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def _prepare_structure(self, X, random_state, carried_connectivity):
+        """Hook: learn structure (e.g. item groups) from the training matrix.
+
+        ``carried_connectivity`` is the mask that a Pipeline's ItemGrouper
+        attached to X (see :class:`~sklearn_swdae.grouping.GroupedInteractions`),
+        or None.
+        """
+
+    def _split_validation(self, X, random_state):
+        """Hold out ``validation_fraction`` of the users for epoch selection."""
+        if not self.validation_fraction:
+            return X, None
+        n_users = X.shape[0]
+        n_val = int(round(self.validation_fraction * n_users))
+        if n_val < 1 or n_val >= n_users:
+            return X, None
+        perm = random_state.permutation(n_users)
+        val_users, train_users = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        fold_in, held_out = split_fold_in(X[val_users], random_state=random_state)
+        if held_out.nnz == 0:
+            import warnings
+
+            warnings.warn(
+                f"None of the {n_val} validation users has the 5 items needed for a "
+                "held-out set, so the last epoch is kept. Use more data or "
+                "validation_fraction=None.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return X, None
+        return X[train_users], (fold_in, held_out)
+
+    def _fit_autoencoder(self, X):
+        """Validate X, prepare the structure, train; the body of every ``fit``."""
+        # Read before validation: scipy operations drop the attribute.
+        carried_connectivity = getattr(X, "connectivity", None)
+        X = check_interactions(self, X, reset=True)
+        random_state = check_random_state(self.random_state)
+        self.device_ = resolve_device(self.device)
+        self._prepare_structure(X, random_state, carried_connectivity)
+        X_train, validation = self._split_validation(X, random_state)
+        self.module_ = self._build_module(X.shape[1], random_state)
+        callbacks = list(self.callbacks or [])
+        if self.verbose:
+            callbacks.append(PrintLog())
+        engine = TrainingEngine(
+            self.module_,
+            _LOSSES[self.loss],
+            device=self.device_,
+            learning_rate=self.learning_rate,
+            alpha=self.alpha,
+            batch_size=self.batch_size,
+            max_iter=self.max_iter,
+            n_iter_no_change=self.n_iter_no_change if validation is not None else None,
+            tol=self.tol,
+            callbacks=callbacks,
+            random_state=random_state,
+        )
+        self.best_epoch_ = engine.fit(X_train, validation)
+        self.history_ = engine.history
+        self.n_iter_ = len(engine.history)
+        self.module_.generator = None  # generators do not pickle; only training needs one
+        return self
+
+    def _score_batch(self, X_batch):
+        self.module_.eval()
+        with torch.no_grad():
+            return self.module_(csr_to_torch(X_batch, self.device_)).float().cpu().numpy()
+
+    # Pickling: weights travel as CPU tensors and the module is rebuilt on
+    # load, on the training device if present, else on the CPU, so a model
+    # trained on a GPU predicts on a CPU-only machine.
+    def __getstate__(self):
+        state = super().__getstate__()
+        module = state.get("module_")
+        if module is not None:
+            state["module_"] = None
+            state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            state["device_"] = str(self.device_)
+        return state
+
+    def __setstate__(self, state):
+        module_state = state.pop("_module_state", None)
+        super().__setstate__(state)
+        if module_state is not None:
+            device = torch.device(self.device_)
+            if device.type == "cuda" and not torch.cuda.is_available():
+                device = torch.device("cpu")
+            self.device_ = device
+            module = self._build_module(self.n_features_in_, check_random_state(0))
+            module.load_state_dict(module_state)
+            self.module_ = module.to(device).eval()
+
+
+class SparseWideDAERecommender(_BaseAutoencoderRecommender):
+    """Sparse and wide denoising autoencoder recommender (SW-DAE).
+
+    One hidden layer of K units, each connected only to the items of one
+    overlapping item group learned by :class:`ItemGrouper` (section 3.2 of
+    Khawar et al., WWW 2020); the decoder uses the same connectivity,
+    transposed (section 3.3).  Trained as a denoising autoencoder on the
+    training users, it scores items for any user from their history.
+
+    Parameters
+    ----------
+    grouper : ItemGrouper or None, default=None
+        Learns the connectivity at fit (it is cloned first).  None uses
+        ``ItemGrouper(n_clusters=min(1000, n_items), n_components=min(50,
+        min(n_users, n_items) - 1), random_state=random_state)``.  A given
+        grouper whose ``random_state`` is None receives one drawn from this
+        estimator's ``random_state``, so one seed makes the whole fit
+        reproducible.  Ignored
+        when ``connectivity`` is given or when X comes from
+        :meth:`ItemGrouper.transform` in a Pipeline (it then carries the
+        connectivity); passing both ``grouper`` and such an X is an error.
+    connectivity : {array-like, sparse matrix} of shape (K, n_items) of bool, default=None
+        A precomputed mask; every item needs at least one link.
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
+        Hidden activation; the paper uses the sigmoid.
+    loss : {"multinomial", "bernoulli"}, default="multinomial"
+        ``"multinomial"``: softmax output with the multinomial likelihood of
+        Mult-DAE, which the paper's evaluation implies ("the output at the
+        decoder before the softmax").  ``"bernoulli"``: sigmoid output with
+        the negative log-likelihood of the paper's equations 4-5.  Items are
+        ranked by the decoder's logits either way.
+    input_dropout : float, default=0.6
+        Probability of dropping each consumed item from the input (the
+        denoising corruption).
+    hidden_dropout : float, default=0.2
+        Dropout on the hidden layer during training.
+    alpha : float, default=0.0
+        L2 penalty (Adam weight decay).  The paper uses none.
+    learning_rate : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=500
+        Users per mini-batch.
+    max_iter : int, default=100
+        Number of epochs.
+    validation_fraction : float or None, default=0.1
+        Fraction of the training users held out to select the epoch by
+        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
+        the last epoch and trains on every user.
+    n_iter_no_change : int or None, default=None
+        Stop when validation NDCG@100 has not improved by ``tol`` for this
+        many epochs.  None trains all ``max_iter`` epochs (still keeping the
+        best one).
+    tol : float, default=1e-4
+        Minimum improvement for early stopping.
+    top_n : int, default=100
+        Length of the lists returned by :meth:`predict`.
+    device : str, default="auto"
+        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
+        "cuda:N" are accepted.
+    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
+        Observers of training (see :mod:`sklearn_swdae.training`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the grouper, the validation split, the weights, shuffling and
+        dropout.  With an int, fit on the CPU is reproducible.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Attributes
+    ----------
+    connectivity_ : scipy.sparse.csr_array of shape (K, n_items), dtype bool
+        The encoder's mask (the decoder uses its transpose).
+    grouper_ : ItemGrouper or None
+        The fitted grouper, when the connectivity was learned here.
+    module_ : torch.nn.Module
+        The trained :class:`~sklearn_swdae.layers.DenoisingAutoencoder`.
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
+        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
+        and ``best`` on improving epochs.
+    best_epoch_ : int
+        The epoch whose weights were kept.
+    n_iter_ : int
+        Epochs run.
+    device_ : torch.device
+        Where the module lives.
+    n_features_in_ : int
+        Number of items.
+
+    Examples
+    --------
+    >>> from sklearn_swdae import ItemGrouper, SparseWideDAERecommender
+    >>> from sklearn_swdae.datasets import make_interactions
+    >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
+    >>> model = SparseWideDAERecommender(
+    ...     grouper=ItemGrouper(n_clusters=12, overlap=0.25, n_components=6, random_state=0),
+    ...     max_iter=5, device="cpu", random_state=0,
+    ... ).fit(X)
+    >>> model.predict(X[:2]).shape
+    (2, 60)
+    >>> model.connectivity_.shape
+    (12, 60)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoencoderRecommender._parameter_constraints,
+        "grouper": [HasMethods(["fit"]), None],
+        "connectivity": ["array-like", "sparse matrix", None],
+    }
+
+    def __init__(
+        self,
+        grouper=None,
+        connectivity=None,
+        *,
+        activation="sigmoid",
+        loss="multinomial",
+        input_dropout=0.6,
+        hidden_dropout=0.2,
+        alpha=0.0,
+        learning_rate=1e-3,
+        batch_size=500,
+        max_iter=100,
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        tol=1e-4,
+        top_n=100,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.grouper = grouper
+        self.connectivity = connectivity
+        self.activation = activation
+        self.loss = loss
+        self.input_dropout = input_dropout
+        self.hidden_dropout = hidden_dropout
+        self.alpha = alpha
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.top_n = top_n
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_connectivity(self, mask, n_items, source):
+        mask = sp.csr_array(mask) if sp.issparse(mask) else sp.csr_array(np.asarray(mask))
+        if mask.ndim != 2 or mask.shape[1] != n_items:
+            raise ValueError(
+                f"{source} must have shape (n_hidden, n_items={n_items}), got {mask.shape}."
+            )
+        if mask.shape[0] < 1:
+            raise ValueError(f"{source} must have at least one hidden unit (row).")
+        mask = (mask != 0).astype(bool)
+        unlinked = np.flatnonzero(np.asarray(mask.sum(axis=0)).ravel() == 0)
+        if unlinked.size:
+            raise ValueError(
+                f"{source} leaves {unlinked.size} item(s) without any link (e.g. item "
+                f"{unlinked[0]}); every column needs at least one True entry."
+            )
+        return mask
+
+    def _prepare_structure(self, X, random_state, carried):
+        n_users, n_items = X.shape
+        self.grouper_ = None
+        if self.connectivity is not None:
+            self.connectivity_ = self._check_connectivity(self.connectivity, n_items, "connectivity")
+        elif carried is not None:
+            if self.grouper is not None:
+                raise ValueError(
+                    "X carries a connectivity from ItemGrouper.transform (a Pipeline step) "
+                    "and grouper is also set; use one or the other (grouper=None)."
+                )
+            self.connectivity_ = self._check_connectivity(carried, n_items, "X.connectivity")
+        else:
+            if self.grouper is None:
+                grouper = ItemGrouper(
+                    n_clusters=min(1000, n_items),
+                    n_components=max(1, min(50, min(n_users, n_items) - 1)),
+                    random_state=random_state,
+                )
+            else:
+                grouper = clone(self.grouper)
+                if grouper.get_params().get("random_state", 0) is None:
+                    grouper.set_params(random_state=random_state)
+            self.grouper_ = grouper.fit(X)
+            self.connectivity_ = sp.csr_array(self.grouper_.connectivity_)
+
+    def _build_module(self, n_items, random_state):
+        mask = self.connectivity_.toarray()
+        return DenoisingAutoencoder(
+            n_items,
+            mask.shape[0],
+            mask,
+            self.activation,
+            self.input_dropout,
+            self.hidden_dropout,
+            random_state,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Learn the item groups (unless given) and train the autoencoder.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_users, n_items)
+            Training users' implicit feedback; positive means consumed.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted recommender.
+        """
+        return self._fit_autoencoder(X)

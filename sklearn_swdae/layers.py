@@ -1,0 +1,154 @@
+"""Torch building blocks: masked linear layers and the denoising autoencoder."""
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["MaskedLinear", "DenoisingAutoencoder", "sparse_dropout"]
+
+_ACTIVATIONS = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "identity": lambda z: z,
+}
+
+
+def sparse_dropout(x, p, generator):
+    """Inverted dropout on the stored values of a sparse COO tensor.
+
+    Dropping a stored 1 is the denoising corruption of the paper; zeros
+    cannot be dropped, so only the non-zeros are touched and the batch never
+    becomes dense.
+    """
+    if p == 0.0:
+        return x
+    values = x.values()
+    keep = torch.rand(values.shape, generator=generator, device=values.device) >= p
+    return torch.sparse_coo_tensor(
+        x.indices(), values * keep / (1.0 - p), x.shape, is_coalesced=True, check_invariants=False
+    )
+
+
+def dense_dropout(h, p, generator):
+    """Inverted dropout with an explicit generator (reproducible, no global seed)."""
+    if p == 0.0:
+        return h
+    keep = torch.rand(h.shape, generator=generator, device=h.device) >= p
+    return h * keep / (1.0 - p)
+
+
+class MaskedLinear(nn.Module):
+    """y = x (W o M)^T + b: a linear layer whose connectivity is a fixed mask.
+
+    ``weight`` has shape (out_features, in_features) like ``nn.Linear``.  The
+    forward pass multiplies by ``weight * mask``, so the gradient of every
+    masked entry is exactly zero; since masked weights also start at zero,
+    optimizers without a decoupled additive term (SGD, Adam, AdamW, L2 decay)
+    keep them exactly zero for the whole of training.
+
+    Parameters
+    ----------
+    mask : torch.BoolTensor of shape (out_features, in_features) or None
+        Connectivity; None means fully connected.
+    weight : ndarray of shape (out_features, in_features)
+        Initial weights (masked entries are zeroed).
+    """
+
+    def __init__(self, weight, mask=None):
+        super().__init__()
+        weight = torch.as_tensor(np.asarray(weight, dtype=np.float32))
+        if mask is not None:
+            mask = torch.as_tensor(mask, dtype=torch.bool)
+            if mask.shape != weight.shape:
+                raise ValueError(f"mask shape {tuple(mask.shape)} != weight shape {tuple(weight.shape)}")
+            weight = weight * mask
+            self.register_buffer("mask", mask.to(torch.float32))
+        else:
+            self.mask = None
+        self.weight = nn.Parameter(weight)
+        self.bias = nn.Parameter(torch.zeros(weight.shape[0]))
+
+    @property
+    def in_features(self):
+        return self.weight.shape[1]
+
+    @property
+    def out_features(self):
+        return self.weight.shape[0]
+
+    def effective_weight(self):
+        return self.weight if self.mask is None else self.weight * self.mask
+
+    def forward(self, x):
+        weight = self.effective_weight()
+        if x.is_sparse:
+            return torch.sparse.mm(x, weight.t()) + self.bias
+        return torch.addmm(self.bias, x, weight.t())
+
+
+def glorot_uniform(shape, fan_in, fan_out, random_state):
+    """Glorot/Xavier uniform initial weights for the given effective fans.
+
+    For a masked layer the fans are the average numbers of live connections
+    per output and per input unit, so a sparse layer starts with the same
+    activation scale as a dense layer of that fan.
+    """
+    bound = math.sqrt(6.0 / max(fan_in + fan_out, 1.0))
+    return random_state.uniform(-bound, bound, size=shape).astype(np.float32)
+
+
+class DenoisingAutoencoder(nn.Module):
+    """One-hidden-layer denoising autoencoder with optional masked connectivity.
+
+    The encoder maps m items to K hidden units through ``mask``; the decoder
+    uses the transposed mask (section 3.3 of the paper).  ``forward`` returns
+    the decoder's logits, which rank the items.
+
+    Parameters
+    ----------
+    n_items, n_hidden : int
+    mask : ndarray of shape (n_hidden, n_items) of bool, or None
+        Encoder connectivity; None builds a fully connected autoencoder.
+    activation : str
+        Hidden activation: "sigmoid", "tanh", "relu" or "identity".
+    input_dropout, hidden_dropout : float
+        Dropout probabilities of the input corruption and the hidden layer.
+    random_state : numpy RandomState
+        Draws the initial weights.
+    """
+
+    def __init__(self, n_items, n_hidden, mask, activation, input_dropout, hidden_dropout, random_state):
+        super().__init__()
+        if mask is None:
+            fan_items, fan_hidden = n_items, n_hidden
+            mask_t = None
+        else:
+            mask = np.asarray(mask, dtype=bool)
+            n_live = int(mask.sum())
+            fan_items = n_live / max(n_hidden, 1)  # live inputs per hidden unit
+            fan_hidden = n_live / max(n_items, 1)  # live hidden units per item
+            mask_t = mask.T
+        self.encoder = MaskedLinear(
+            glorot_uniform((n_hidden, n_items), fan_items, fan_hidden, random_state), mask
+        )
+        self.decoder = MaskedLinear(
+            glorot_uniform((n_items, n_hidden), fan_hidden, fan_items, random_state), mask_t
+        )
+        self.activation = activation
+        self.input_dropout = input_dropout
+        self.hidden_dropout = hidden_dropout
+        self.generator = None
+
+    def encode(self, x):
+        if self.training:
+            x = sparse_dropout(x, self.input_dropout, self.generator)
+        return _ACTIVATIONS[self.activation](self.encoder(x))
+
+    def forward(self, x):
+        h = self.encode(x)
+        if self.training:
+            h = dense_dropout(h, self.hidden_dropout, self.generator)
+        return self.decoder(h)

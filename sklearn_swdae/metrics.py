@@ -1,0 +1,402 @@
+"""Top-N ranking metrics of the paper (section 4.2) and scorers for model selection.
+
+Recall@R divides the hits in the top R by min(R, |I_u|) so that its maximum
+is one; NDCG@R divides DCG@R by the DCG of the ideal ranking.  Both are
+computed per user from a score matrix; users without any relevant item are
+left out of the average (their value is NaN when ``average=False``).
+"""
+
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, validate_params
+
+__all__ = [
+    "recall_at_k",
+    "ndcg_at_k",
+    "top_k_items",
+    "evaluate_rankings",
+    "RecommendationScorer",
+    "recommendation_scorers",
+]
+
+
+def top_k_items(scores, k):
+    """Indices of the ``k`` highest scores of every row, best first.
+
+    Ties are broken by the smaller item index, so the ranking is
+    deterministic.  ``-inf`` marks items that must not be recommended; they
+    come last.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_users, n_items)
+        Scores, higher is better.
+    k : int
+        Number of items to return, at most n_items.
+
+    Returns
+    -------
+    top : ndarray of shape (n_users, k), dtype int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_swdae.metrics import top_k_items
+    >>> top_k_items(np.array([[0.1, 0.9, 0.5, 0.9]]), 3)
+    array([[1, 3, 2]])
+    """
+    scores = np.asarray(scores)
+    n_items = scores.shape[1]
+    k = min(int(k), n_items)
+    if k < n_items:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        # argpartition is not stable: items tied with the k-th score may be
+        # cut arbitrarily.  Take every item scoring >= the k-th best instead
+        # when ties straddle the cut, then rank those.
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+        if np.any((scores >= kth).sum(axis=1) > k):
+            part = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            return part.astype(np.int64)
+    else:
+        part = np.broadcast_to(np.arange(n_items), scores.shape)
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    return np.take_along_axis(part, order, axis=1).astype(np.int64)
+
+
+def _relevance_of(y_true, top):
+    """Boolean (n_users, k) matrix: is the item ranked r relevant?
+
+    y_true is densified as booleans: callers pass one user batch at a time,
+    whose dense scores are already as large.
+    """
+    dense = y_true.toarray() if sp.issparse(y_true) else np.asarray(y_true)
+    return dense[np.arange(top.shape[0])[:, None], top] > 0
+
+
+def _n_relevant(y_true):
+    if sp.issparse(y_true):
+        return np.asarray((sp.csr_array(y_true) > 0).sum(axis=1)).ravel()
+    return (np.asarray(y_true) > 0).sum(axis=1)
+
+
+def _check_pair(y_true, y_score):
+    y_score = np.asarray(y_score, dtype=np.float64)
+    if y_score.ndim != 2:
+        raise ValueError(f"y_score must be 2D (n_users, n_items), got shape {y_score.shape}.")
+    if tuple(y_true.shape) != y_score.shape:
+        raise ValueError(
+            f"y_true and y_score must have the same shape, got {tuple(y_true.shape)} "
+            f"and {y_score.shape}."
+        )
+    if np.isnan(y_score).any():
+        raise ValueError("y_score contains NaN.")
+    return y_score
+
+
+def _recall(hits, n_relevant, k):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = hits[:, :k].sum(axis=1) / np.minimum(k, n_relevant)
+    return np.where(n_relevant > 0, values, np.nan)
+
+
+def _ndcg(hits, n_relevant, k):
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = (hits[:, :k] * discounts[: hits[:, :k].shape[1]]).sum(axis=1)
+    ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant, k)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = dcg / ideal
+    return np.where(n_relevant > 0, values, np.nan)
+
+
+_METRICS = {"recall": _recall, "ndcg": _ndcg}
+
+
+def _average(values, average):
+    if not average:
+        return values
+    if np.all(np.isnan(values)):
+        raise ValueError(
+            "No user has a relevant item in y_true, so the metric is undefined. "
+            "Check that the held-out matrix is not empty."
+        )
+    return float(np.nanmean(values))
+
+
+@validate_params(
+    {
+        "y_true": ["array-like", "sparse matrix"],
+        "y_score": ["array-like"],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "average": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def recall_at_k(y_true, y_score, *, k=20, average=True):
+    """Recall@k as in the paper: hits in the top k over min(k, |I_u|).
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+        Relevant (held-out) items are the positive entries.
+    y_score : array-like of shape (n_users, n_items)
+        Scores; items to exclude from the ranking (e.g. the fold-in history)
+        should be ``-inf``.
+    k : int, default=20
+        Cut-off.
+    average : bool, default=True
+        Return the mean over users with at least one relevant item; False
+        returns one value per user (NaN for users without relevant items).
+
+    Returns
+    -------
+    recall : float or ndarray of shape (n_users,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_swdae.metrics import recall_at_k
+    >>> y_true = np.array([[1, 0, 1, 0]])
+    >>> y_score = np.array([[0.9, 0.8, 0.1, 0.0]])
+    >>> recall_at_k(y_true, y_score, k=2)
+    0.5
+    """
+    y_score = _check_pair(y_true, y_score)
+    top = top_k_items(y_score, k)
+    return _average(_recall(_relevance_of(y_true, top), _n_relevant(y_true), k), average)
+
+
+@validate_params(
+    {
+        "y_true": ["array-like", "sparse matrix"],
+        "y_score": ["array-like"],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "average": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def ndcg_at_k(y_true, y_score, *, k=100, average=True):
+    """NDCG@k with binary relevance, as in the paper.
+
+    DCG@k = sum_{r=1}^{k} 1[item at r is relevant] / log(r + 1), divided by
+    the DCG of the ideal ranking, which puts all min(k, |I_u|) relevant items
+    first.  The base of the logarithm cancels.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+        Relevant (held-out) items are the positive entries.
+    y_score : array-like of shape (n_users, n_items)
+        Scores; ``-inf`` excludes an item from the ranking.
+    k : int, default=100
+        Cut-off.
+    average : bool, default=True
+        Return the mean over users with at least one relevant item; False
+        returns one value per user (NaN for users without relevant items).
+
+    Returns
+    -------
+    ndcg : float or ndarray of shape (n_users,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_swdae.metrics import ndcg_at_k
+    >>> y_true = np.array([[0, 1, 0]])
+    >>> y_score = np.array([[0.9, 0.8, 0.1]])
+    >>> round(ndcg_at_k(y_true, y_score, k=3), 4)  # 1/log2(3)
+    0.6309
+    """
+    y_score = _check_pair(y_true, y_score)
+    top = top_k_items(y_score, k)
+    return _average(_ndcg(_relevance_of(y_true, top), _n_relevant(y_true), k), average)
+
+
+def _parse_metric(name):
+    """'ndcg@100' -> ('ndcg', 100)."""
+    try:
+        kind, k = name.lower().split("@")
+        k = int(k)
+    except ValueError:
+        raise ValueError(f"Metric names look like 'recall@20' or 'ndcg@100', got {name!r}.") from None
+    if kind not in _METRICS or k < 1:
+        raise ValueError(
+            f"Unknown metric {name!r}: use 'recall@K' or 'ndcg@K' with a positive K."
+        )
+    return kind, k
+
+
+def evaluate_rankings(score_fn, X_fold_in, X_held_out, metrics=("recall@20", "recall@50", "ndcg@100"), *, batch_size=1000, exclude_seen=True):
+    """Per-user ranking metrics of a scoring function, computed in user batches.
+
+    This is the evaluation step of the strong-generalization protocol: the
+    model sees each user's fold-in items, ranks all items not in the
+    fold-in, and is judged on the held-out items.  Only ``batch_size`` rows
+    of scores exist at a time.
+
+    Parameters
+    ----------
+    score_fn : callable
+        Maps a CSR batch of fold-in rows to a dense (batch, n_items) score
+        array, e.g. a fitted recommender's ``decision_function``.
+    X_fold_in, X_held_out : sparse matrices of shape (n_users, n_items)
+        Fold-in histories and held-out items of the same users.
+    metrics : sequence of str, default=("recall@20", "recall@50", "ndcg@100")
+        Metric names of the form ``"recall@K"`` or ``"ndcg@K"``.
+    batch_size : int, default=1000
+        Users scored at once.
+    exclude_seen : bool, default=True
+        Rank only items outside the fold-in history, as the paper does.
+
+    Returns
+    -------
+    results : dict of str to ndarray of shape (n_users,)
+        One value per user; NaN for users without held-out items.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from sklearn_swdae.metrics import evaluate_rankings
+    >>> fold_in = sparse.csr_array(np.array([[1, 0, 0, 0]]))
+    >>> held_out = sparse.csr_array(np.array([[0, 0, 1, 0]]))
+    >>> popularity = lambda X: np.tile([4.0, 3.0, 2.0, 1.0], (X.shape[0], 1))
+    >>> evaluate_rankings(popularity, fold_in, held_out, ["recall@1", "ndcg@3"])
+    {'recall@1': array([0.]), 'ndcg@3': array([0.63092975])}
+    """
+    parsed = [(name, *_parse_metric(name)) for name in metrics]
+    X_fold_in = sp.csr_array(X_fold_in)
+    X_held_out = sp.csr_array(X_held_out)
+    if X_fold_in.shape != X_held_out.shape:
+        raise ValueError(
+            f"X_fold_in and X_held_out must have the same shape, got {X_fold_in.shape} "
+            f"and {X_held_out.shape}."
+        )
+    n_users, n_items = X_fold_in.shape
+    max_k = min(max(k for _, _, k in parsed), n_items)
+    results = {name: np.empty(n_users) for name, _, _ in parsed}
+    for start in range(0, n_users, batch_size):
+        stop = min(start + batch_size, n_users)
+        fold_in = X_fold_in[start:stop]
+        scores = np.array(score_fn(fold_in), dtype=np.float64, copy=True)
+        if exclude_seen:
+            rows, cols = fold_in.nonzero()
+            scores[rows, cols] = -np.inf
+        held_out = X_held_out[start:stop]
+        top = top_k_items(scores, max_k)
+        hits = _relevance_of(held_out, top)
+        n_relevant = _n_relevant(held_out)
+        for name, kind, k in parsed:
+            results[name][start:stop] = _METRICS[kind](hits, n_relevant, min(k, n_items))
+    return results
+
+
+class RecommendationScorer:
+    """A scorer for ``GridSearchCV(scoring=...)`` under the paper's protocol.
+
+    Called as ``scorer(estimator, X, y=None)``.  With ``y`` (a held-out
+    matrix of X's shape) the estimator ranks from X and is judged on y.
+    Without ``y`` each user's items of X are split into fold-in and held-out
+    by :func:`~sklearn_swdae.model_selection.split_fold_in` with a fixed
+    seed, exactly as :meth:`SparseWideDAERecommender.score` does.
+
+    Parameters
+    ----------
+    metric : str, default="ndcg@100"
+        ``"recall@K"`` or ``"ndcg@K"``.
+    held_out_fraction : float, default=0.2
+        Fraction of each user's items held out when ``y`` is None.
+    min_items : int, default=5
+        Users with fewer items keep them all as fold-in and are not scored.
+    random_state : int, default=0
+        Seed of the fold-in / held-out split.
+
+    Examples
+    --------
+    >>> from sklearn_swdae.metrics import RecommendationScorer
+    >>> RecommendationScorer("recall@20")
+    RecommendationScorer(metric='recall@20')
+    """
+
+    def __init__(self, metric="ndcg@100", *, held_out_fraction=0.2, min_items=5, random_state=0):
+        _parse_metric(metric)
+        self.metric = metric
+        self.held_out_fraction = held_out_fraction
+        self.min_items = min_items
+        self.random_state = random_state
+
+    def __repr__(self):
+        return f"RecommendationScorer(metric={self.metric!r})"
+
+    def __call__(self, estimator, X, y=None):
+        return score_recommender(
+            estimator,
+            X,
+            y,
+            metric=self.metric,
+            held_out_fraction=self.held_out_fraction,
+            min_items=self.min_items,
+            random_state=self.random_state,
+        )
+
+
+def score_recommender(estimator, X, y=None, *, metric="ndcg@100", held_out_fraction=0.2, min_items=5, random_state=0):
+    """Mean ranking metric of a fitted recommender on users X (and held-out y).
+
+    The shared implementation of every recommender's ``score`` and of
+    :class:`RecommendationScorer`.  See :class:`RecommendationScorer` for the
+    meaning of the arguments.
+
+    Returns
+    -------
+    score : float
+        Mean over the users that have held-out items.
+    """
+    from .model_selection import split_fold_in
+
+    if y is None:
+        fold_in, held_out = split_fold_in(
+            X, held_out_fraction=held_out_fraction, min_items=min_items, random_state=random_state
+        )
+    else:
+        fold_in, held_out = X, y
+        if sp.issparse(held_out) or hasattr(held_out, "shape"):
+            if tuple(held_out.shape) != tuple(fold_in.shape):
+                raise ValueError(
+                    f"y must be a held-out matrix of X's shape {tuple(fold_in.shape)}, got "
+                    f"{tuple(held_out.shape)}."
+                )
+        held_out = sp.csr_array(held_out)
+    values = evaluate_rankings(estimator.decision_function, fold_in, held_out, [metric])[metric]
+    if np.all(np.isnan(values)):
+        raise ValueError(
+            "No user has held-out items to evaluate: with y=None each user needs at least "
+            f"min_items={min_items} items (and held_out_fraction={held_out_fraction} of them "
+            "rounded down must be >= 1). Pass a held-out matrix as y or more data."
+        )
+    return float(np.nanmean(values))
+
+
+@validate_params({"metrics": ["array-like"]}, prefer_skip_nested_validation=True)
+def recommendation_scorers(metrics=("recall@20", "recall@50", "ndcg@100")):
+    """A ``scoring`` dict for :class:`~sklearn.model_selection.GridSearchCV`.
+
+    Parameters
+    ----------
+    metrics : sequence of str, default=("recall@20", "recall@50", "ndcg@100")
+        Metric names; the paper reports these three.
+
+    Returns
+    -------
+    scoring : dict of str to RecommendationScorer
+
+    Examples
+    --------
+    >>> from sklearn_swdae.metrics import recommendation_scorers
+    >>> sorted(recommendation_scorers())
+    ['ndcg@100', 'recall@20', 'recall@50']
+    """
+    return {name: RecommendationScorer(name) for name in metrics}
+
