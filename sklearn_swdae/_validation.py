@@ -23,7 +23,7 @@ def _binarize_interactions(X, name="X"):
         values = np.asarray(X)
     if values.size and values.min() < 0:
         raise ValueError(
-            f"{name} contains negative values (min {values.min():g}). Implicit "
+            f"Negative values in data passed to {name} (min {values.min():g}). Implicit "
             "feedback must be non-negative: positive entries mean 'consumed', "
             "zeros mean 'not observed'. Binarize or clip your data first."
         )

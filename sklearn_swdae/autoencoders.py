@@ -135,7 +135,7 @@ class _BaseAutoencoderRecommender(BaseRecommender):
     # load, on the training device if present, else on the CPU, so a model
     # trained on a GPU predicts on a CPU-only machine.
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: never alter the live model
         module = state.get("module_")
         if module is not None:
             state["module_"] = None

@@ -145,7 +145,7 @@ class BaseRecommender(BaseEstimator):
             Mean NDCG@100 over users with held-out items.  This is what
             ``GridSearchCV`` maximizes by default.
         """
-        check_is_fitted(self)
+        X = self._check_query(X)
         if y is not None and not (sp.issparse(y) or np.ndim(y) == 2):
             raise ValueError(
                 "y must be None or a held-out interaction matrix of X's shape, got an "

@@ -298,12 +298,12 @@ class ItemGrouper(TransformerMixin, BaseEstimator):
         if self.n_clusters > n_items:
             raise ValueError(
                 f"n_clusters={self.n_clusters} exceeds the number of items "
-                f"({n_items}); use n_clusters <= n_items."
+                f"(n_features={n_items}); use n_clusters <= n_items."
             )
         if self.n_components >= min(n_users, n_items):
             raise ValueError(
                 f"n_components={self.n_components} must be smaller than both the "
-                f"number of items ({n_items}) and of users ({n_users})."
+                f"number of items (n_features={n_items}) and of users (n_samples={n_users})."
             )
         return resolve_overlap(self.overlap, self.n_clusters)
 

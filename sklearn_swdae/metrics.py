@@ -86,9 +86,10 @@ def _check_pair(y_true, y_score):
     y_score = np.asarray(y_score, dtype=np.float64)
     if y_score.ndim != 2:
         raise ValueError(f"y_score must be 2D (n_users, n_items), got shape {y_score.shape}.")
-    if tuple(y_true.shape) != y_score.shape:
+    # np.shape, not y_true.shape: y_true may be a nested list (array-like).
+    if tuple(np.shape(y_true)) != y_score.shape:
         raise ValueError(
-            f"y_true and y_score must have the same shape, got {tuple(y_true.shape)} "
+            f"y_true and y_score must have the same shape, got {tuple(np.shape(y_true))} "
             f"and {y_score.shape}."
         )
     if np.isnan(y_score).any():

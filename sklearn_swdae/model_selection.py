@@ -201,7 +201,9 @@ def strong_generalization_split(
         ``train``, ``validation_fold_in``, ``validation_held_out``,
         ``test_fold_in``, ``test_held_out`` (CSR arrays over the kept items),
         ``train_users``, ``validation_users``, ``test_users`` (row indices
-        into X) and ``items`` (column indices of X that were kept).
+        into X) and ``items`` (column indices of X that were kept), also
+        stored as ``item_indices``: a Bunch is a dict, so ``split.items`` is
+        the dict method; use ``split["items"]`` or ``split.item_indices``.
 
     Examples
     --------
@@ -225,6 +227,7 @@ def strong_generalization_split(
         validation_users=val_users,
         test_users=test_users,
         items=items,
+        item_indices=items,
     )
     for name, users in (("validation", val_users), ("test", test_users)):
         fold_in, held_out = split_fold_in(
