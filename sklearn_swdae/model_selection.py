@@ -201,9 +201,7 @@ def strong_generalization_split(
         ``train``, ``validation_fold_in``, ``validation_held_out``,
         ``test_fold_in``, ``test_held_out`` (CSR arrays over the kept items),
         ``train_users``, ``validation_users``, ``test_users`` (row indices
-        into X) and ``items`` (column indices of X that were kept), also
-        stored as ``item_indices``: a Bunch is a dict, so ``split.items`` is
-        the dict method; use ``split["items"]`` or ``split.item_indices``.
+        into X) and ``item_indices`` (column indices of X that were kept).
 
     Examples
     --------
@@ -226,7 +224,6 @@ def strong_generalization_split(
         train_users=train_users,
         validation_users=val_users,
         test_users=test_users,
-        items=items,
         item_indices=items,
     )
     for name, users in (("validation", val_users), ("test", test_users)):
