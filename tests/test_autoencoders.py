@@ -312,3 +312,15 @@ def test_grid_search_over_pipeline(planted):
     search.fit(planted.train)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.predict(planted.test_fold_in).shape[0] == planted.test_fold_in.shape[0]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a CPU-only machine")
+def test_model_saved_on_gpu_loads_on_cpu(planted, fitted):
+    # A GPU-trained model pickles its weights as CPU tensors and records its
+    # device; on a machine without CUDA it must come back on the CPU.
+    state = fitted.__getstate__()
+    state["device_"] = "cuda:0"
+    loaded = SparseWideDAERecommender.__new__(SparseWideDAERecommender)
+    loaded.__setstate__(state)
+    assert loaded.device_.type == "cpu"
+    np.testing.assert_array_equal(loaded.predict(planted.test_fold_in), fitted.predict(planted.test_fold_in))

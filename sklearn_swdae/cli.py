@@ -1,0 +1,385 @@
+"""The ``swdae`` command line (also ``python -m sklearn_swdae``).
+
+Sub-commands::
+
+    swdae demo                      the main job on generated data (about a minute)
+    swdae fit --data PATH ...       train on a user's data, save a model file
+    swdae evaluate --data PATH ...  the paper's protocol on a user's data
+    swdae recommend --model FILE --history FILE
+                                    top-N lists with the original item ids
+
+Errors in the user's input (bad paths, unknown formats, empty files,
+malformed rows) end with one ``swdae: error: ...`` line on stderr and exit
+status 2, never a traceback.
+"""
+
+import argparse
+import csv
+import json
+import sys
+import time
+import warnings
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+
+from ._version import __version__
+from .autoencoders import SparseWideDAERecommender
+from .baselines import PopularityRecommender
+from .datasets import (
+    load_interactions,
+    load_movielens,
+    load_msd_taste_profile,
+    load_netflix,
+    make_interactions,
+    preprocess_interactions,
+)
+from .grouping import ItemGrouper
+from .metrics import evaluate_rankings
+from .model_selection import strong_generalization_split
+
+__all__ = ["main"]
+
+_FORMATS = ("movielens", "netflix", "msd", "csv", "tsv", "parquet")
+# The paper's preprocessing for each format; a generic log is kept as is.
+_DEFAULT_PRESET = {"movielens": "ml-20m", "netflix": "netflix", "msd": "msd"}
+_METRICS = ("recall@20", "recall@50", "ndcg@100")
+_MODEL_FILE_KIND = "sklearn-swdae model"
+
+
+class CommandError(Exception):
+    """An error in the user's input, reported as one line."""
+
+
+def _say(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Data
+
+
+def _load(args):
+    """Read --data in --format; return (ratings matrix, user ids, item ids)."""
+    fmt = args.format
+    if fmt == "movielens":
+        bunch = load_movielens(args.data)
+    elif fmt == "netflix":
+        bunch = load_netflix(args.data)
+    elif fmt == "msd":
+        bunch = load_msd_taste_profile(args.data)
+    else:
+        if not (args.user_col and args.item_col):
+            raise CommandError(f"--format {fmt} needs --user-col and --item-col (the column names).")
+        bunch = load_interactions(
+            args.data, args.user_col, args.item_col, args.rating_col, format=fmt
+        )
+    return bunch.data, np.asarray(bunch.user_ids), np.asarray(bunch.item_ids)
+
+
+def _load_preprocessed(args):
+    _say(f"reading {args.data} ({args.format}) ...")
+    tic = time.perf_counter()
+    ratings, user_ids, item_ids = _load(args)
+    preset = args.preset if args.preset != "auto" else _DEFAULT_PRESET.get(args.format)
+    X, users, items = preprocess_interactions(
+        ratings,
+        None if preset == "none" else preset,
+        min_rating=args.min_rating,
+        min_user_items=args.min_user_items,
+        min_item_users=args.min_item_users,
+    )
+    if X.nnz == 0:
+        raise CommandError(f"no interaction of {args.data} is left after preprocessing (preset {preset}).")
+    _say(
+        f"{X.shape[0]} users x {X.shape[1]} items, {X.nnz} interactions after preprocessing "
+        f"(preset {preset or 'none'}) in {time.perf_counter() - tic:.1f}s"
+    )
+    return X, user_ids[users], item_ids[items]
+
+
+# --------------------------------------------------------------------------
+# Model
+
+
+def _make_model(args, n_items, n_users):
+    n_clusters = args.n_clusters or min(1000, n_items)
+    grouper = ItemGrouper(
+        n_clusters=n_clusters,
+        overlap=args.overlap,
+        n_components=min(args.n_components, min(n_users, n_items) - 1),
+        method=args.method,
+        random_state=args.seed,
+    )
+    return SparseWideDAERecommender(
+        grouper=grouper,
+        loss=args.loss,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        max_iter=args.max_iter,
+        device=args.device,
+        random_state=args.seed,
+        verbose=args.verbose,
+    )
+
+
+def _fit(model, X):
+    _say(
+        f"fitting SW-DAE: K={model.grouper.n_clusters}, overlap={model.grouper.overlap}, "
+        f"F={model.grouper.n_components}, {model.max_iter} epochs ..."
+    )
+    tic = time.perf_counter()
+    model.fit(X)
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in model.grouper_.timings_.items())
+    _say(
+        f"trained in {time.perf_counter() - tic:.1f}s on {model.device_} (grouping: {timings}); "
+        f"best epoch {model.best_epoch_} of {model.n_iter_}"
+    )
+    return model
+
+
+def _results_table(models, fold_in, held_out):
+    lines = [f"{'model':<14}" + "".join(f"{m:>14}" for m in _METRICS)]
+    for name, model in models.items():
+        results = evaluate_rankings(model.decision_function, fold_in, held_out, _METRICS)
+        cells = []
+        for metric in _METRICS:
+            values = results[metric][~np.isnan(results[metric])]
+            se = values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else 0.0
+            cells.append(f"{values.mean():>8.4f}±{se:.3f}")
+        lines.append(f"{name:<14}" + "".join(f"{c:>14}" for c in cells))
+    return "\n".join(lines)
+
+
+def _protocol(X, args, n_users_note):
+    split = strong_generalization_split(
+        X, n_validation=args.heldout_users, n_test=args.heldout_users, random_state=args.split_seed
+    )
+    _say(
+        f"strong generalization: {split.train.shape[0]} training users, "
+        f"{split.validation_users.size} validation and {split.test_users.size} test users "
+        f"(80/20 fold-in / held-out){n_users_note}"
+    )
+    model = _fit(_make_model(args, split.train.shape[1], split.train.shape[0]), split.train)
+    popularity = PopularityRecommender().fit(split.train)
+    print(f"\nTest users ({split.test_users.size}), mean ± standard error:")
+    print(_results_table({"SW-DAE": model, "Popularity": popularity}, split.test_fold_in, split.test_held_out))
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+def _cmd_demo(args):
+    _say(
+        f"generating {args.users} users x {args.items} items with {args.groups} planted "
+        "overlapping item groups (sklearn_swdae.datasets.make_interactions) ..."
+    )
+    X, _ = make_interactions(
+        args.users, args.items, args.groups, density=0.05, noise=0.05, random_state=args.seed
+    )
+    _protocol(X, args, "")
+
+
+def _cmd_evaluate(args):
+    X, _, _ = _load_preprocessed(args)
+    _protocol(X, args, "")
+
+
+def _cmd_fit(args):
+    X, user_ids, item_ids = _load_preprocessed(args)
+    model = _fit(_make_model(args, X.shape[1], X.shape[0]), X)
+    bundle = {
+        "kind": _MODEL_FILE_KIND,
+        "version": __version__,
+        "model": model,
+        "item_ids": item_ids,
+    }
+    joblib.dump(bundle, args.out)
+    _say(f"saved to {args.out}")
+
+
+def _read_history(path, item_ids):
+    """A CSV of ``user,item`` rows (original ids, header optional) as a CSR matrix."""
+    position = {str(item): j for j, item in enumerate(item_ids)}
+    users, rows, cols, unknown = {}, [], [], set()
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.reader(fh)
+            for number, row in enumerate(reader, start=1):
+                if not row or (number == 1 and row[0].strip().lower() in {"user", "user_id", "userid"}):
+                    continue
+                if len(row) < 2:
+                    raise CommandError(f"{path}, line {number}: expected 'user,item', got {','.join(row)!r}.")
+                user, item = row[0].strip(), row[1].strip()
+                if item not in position:
+                    unknown.add(item)
+                    users.setdefault(user, len(users))
+                    continue
+                rows.append(users.setdefault(user, len(users)))
+                cols.append(position[item])
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise CommandError(f"cannot read --history {path}: {exc.strerror}.") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"--history {path} is not a text CSV file.") from None
+    if not users:
+        raise CommandError(f"--history {path} holds no 'user,item' row.")
+    if unknown:
+        _say(f"warning: {len(unknown)} item id(s) of the history are unknown to the model and ignored")
+    X = sp.csr_array(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(item_ids))
+    )
+    X.sum_duplicates()
+    X.data[:] = 1.0
+    return list(users), X
+
+
+def _cmd_recommend(args):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bundle = joblib.load(args.model)
+    except FileNotFoundError:
+        raise CommandError(f"--model {args.model} does not exist.") from None
+    except Exception as exc:  # joblib raises many kinds on a foreign file
+        raise CommandError(f"--model {args.model} is not a model saved by 'swdae fit' ({type(exc).__name__}).") from None
+    if not isinstance(bundle, dict) or bundle.get("kind") != _MODEL_FILE_KIND:
+        raise CommandError(f"--model {args.model} is not a model saved by 'swdae fit'.")
+    if bundle["version"] != __version__:
+        _say(f"warning: model saved by sklearn-swdae {bundle['version']}, running {__version__}")
+    model, item_ids = bundle["model"], bundle["item_ids"]
+    users, X = _read_history(args.history, item_ids)
+    top_n = args.top_n
+    if not 1 <= top_n <= len(item_ids):
+        raise CommandError(f"--top-n must be between 1 and the number of items ({len(item_ids)}), got {top_n}.")
+    items, scores = model.recommend(X, top_n=top_n, return_scores=True)
+    records = [
+        {"user": user, "rank": rank + 1, "item": item_ids[j].item(), "score": float(score)}
+        for user, row, row_scores in zip(users, items, scores)
+        for rank, (j, score) in enumerate(zip(row, row_scores))
+        if j >= 0
+    ]
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        if args.output_format == "json":
+            json.dump(records, out, indent=1)
+            out.write("\n")
+        else:
+            writer = csv.DictWriter(out, fieldnames=["user", "rank", "item", "score"])
+            writer.writeheader()
+            writer.writerows(records)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+# --------------------------------------------------------------------------
+# Parser
+
+
+def _add_model_options(parser):
+    group = parser.add_argument_group("model (defaults: the paper's settings)")
+    group.add_argument("--n-clusters", type=int, default=None, help="K, hidden units (default: min(1000, items))")
+    group.add_argument("--overlap", type=_overlap, default=0.1, help="R: int, or fraction of K (default 0.1)")
+    group.add_argument("--n-components", type=int, default=50, help="F, embedding dimension (default 50)")
+    group.add_argument("--method", choices=["laplacian", "svd"], default="laplacian")
+    group.add_argument("--loss", choices=["multinomial", "bernoulli"], default="multinomial")
+    group.add_argument("--learning-rate", type=float, default=1e-3)
+    group.add_argument("--batch-size", type=int, default=500)
+    group.add_argument("--max-iter", type=int, default=100, help="epochs (default 100)")
+    group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--verbose", type=int, default=1, help="1 prints one line per epoch")
+
+
+def _add_data_options(parser):
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", required=True, help="file or folder")
+    group.add_argument("--format", required=True, choices=_FORMATS)
+    group.add_argument("--user-col", help="user column (csv/tsv/parquet)")
+    group.add_argument("--item-col", help="item column (csv/tsv/parquet)")
+    group.add_argument("--rating-col", help="rating column (optional)")
+    group.add_argument(
+        "--preset",
+        default="auto",
+        choices=["auto", "ml-20m", "netflix", "msd", "none"],
+        help="the paper's preprocessing (auto: by format; none for csv/tsv/parquet)",
+    )
+    group.add_argument("--min-rating", type=float, default=None)
+    group.add_argument("--min-user-items", type=int, default=None)
+    group.add_argument("--min-item-users", type=int, default=None)
+
+
+def _add_protocol_options(parser):
+    group = parser.add_argument_group("protocol")
+    group.add_argument(
+        "--heldout-users", type=_count_or_fraction, default=0.1,
+        help="validation and test users each: a count or a fraction (default 0.1)",
+    )
+    group.add_argument("--split-seed", type=int, default=98765)
+
+
+def _overlap(text):
+    value = float(text)
+    return int(value) if value >= 1 and value.is_integer() and "." not in text else value
+
+
+def _count_or_fraction(text):
+    value = float(text)
+    return int(value) if value >= 1 else value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="swdae",
+        description="SW-DAE: sparse and wide denoising-autoencoder recommenders (Khawar et al., WWW 2020).",
+    )
+    parser.add_argument("--version", action="version", version=f"sklearn-swdae {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="evaluate SW-DAE against popularity on generated data")
+    demo.add_argument("--users", type=int, default=6000)
+    demo.add_argument("--items", type=int, default=1000)
+    demo.add_argument("--groups", type=int, default=40)
+    _add_model_options(demo)
+    _add_protocol_options(demo)
+    # Small data: a higher learning rate reaches a good model in few epochs.
+    demo.set_defaults(func=_cmd_demo, n_clusters=400, max_iter=20, learning_rate=0.01)
+
+    fit = sub.add_parser("fit", help="train on your data and save the model")
+    _add_data_options(fit)
+    _add_model_options(fit)
+    fit.add_argument("--out", required=True, help="model file to write (joblib)")
+    fit.set_defaults(func=_cmd_fit)
+
+    evaluate = sub.add_parser("evaluate", help="the paper's protocol on your data")
+    _add_data_options(evaluate)
+    _add_model_options(evaluate)
+    _add_protocol_options(evaluate)
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    recommend = sub.add_parser("recommend", help="top-N recommendations from a saved model")
+    recommend.add_argument("--model", required=True, help="file written by 'swdae fit'")
+    recommend.add_argument("--history", required=True, help="CSV of user,item rows (original ids)")
+    recommend.add_argument("--top-n", type=int, default=100)
+    recommend.add_argument("--output-format", choices=["csv", "json"], default="csv")
+    recommend.add_argument("--output", default=None, help="file to write (default: stdout)")
+    recommend.set_defaults(func=_cmd_recommend)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``swdae`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (CommandError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"swdae: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("swdae: interrupted", file=sys.stderr)
+        return 130
+    return 0

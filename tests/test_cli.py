@@ -1,0 +1,112 @@
+"""The swdae command line, run in-process on small files."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sklearn_swdae.cli import main
+from sklearn_swdae.datasets import make_interactions
+
+SMALL_MODEL = ["--n-clusters", "8", "--overlap", "2", "--n-components", "4", "--max-iter", "2",
+               "--device", "cpu", "--verbose", "0"]
+
+
+@pytest.fixture(scope="module")
+def log_csv(tmp_path_factory):
+    """An interaction log with string user ids and sparse integer item ids."""
+    X, _ = make_interactions(300, 40, 4, density=0.15, random_state=0)
+    path = tmp_path_factory.mktemp("data") / "log.csv"
+    rows, cols = X.nonzero()
+    with open(path, "w") as fh:
+        fh.write("user,item,rating\n")
+        for u, i in zip(rows, cols):
+            fh.write(f"u{u},{1000 + 7 * i},5\n")
+    return path
+
+
+def test_demo_prints_a_results_table(capsys):
+    assert main(["demo", "--users", "600", "--items", "80", "--groups", "4", *SMALL_MODEL]) == 0
+    out = capsys.readouterr().out
+    assert "SW-DAE" in out and "Popularity" in out and "ndcg@100" in out
+
+
+def test_fit_then_recommend_with_original_ids(tmp_path, log_csv, capsys):
+    model = tmp_path / "model.joblib"
+    args = ["fit", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
+            "--item-col", "item", "--out", str(model), *SMALL_MODEL]
+    assert main(args) == 0
+    history = tmp_path / "history.csv"
+    history.write_text("user,item\nalice,1000\nalice,1007\nbob,1014\nbob,999999\n")
+    capsys.readouterr()
+    assert main(["recommend", "--model", str(model), "--history", str(history), "--top-n", "5"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert lines[0] == "user,rank,item,score" and len(lines) == 11
+    recommended = {(line.split(",")[0], int(line.split(",")[2])) for line in lines[1:]}
+    assert ("alice", 1000) not in recommended and ("alice", 1007) not in recommended
+    assert all((item - 1000) % 7 == 0 for _, item in recommended)  # original ids
+    assert "unknown" in captured.err  # item 999999
+
+    out = tmp_path / "recs.json"
+    assert main(["recommend", "--model", str(model), "--history", str(history), "--top-n", "3",
+                 "--output-format", "json", "--output", str(out)]) == 0
+    records = json.loads(out.read_text())
+    assert [r["rank"] for r in records if r["user"] == "bob"] == [1, 2, 3]
+
+
+def test_evaluate_on_a_log(log_csv, capsys):
+    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
+            "--item-col", "item", "--heldout-users", "30", *SMALL_MODEL]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    row = [line for line in out.splitlines() if line.startswith("SW-DAE")][0]
+    values = [float(cell.split("±")[0]) for cell in row.split()[1:]]
+    assert len(values) == 3 and all(0 <= v <= 1 for v in values)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "empty"),
+        ("user,item\nu1\n", "line"),
+    ],
+)
+def test_bad_files_fail_with_one_line(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    code = main(["evaluate", "--data", str(path), "--format", "csv", "--user-col", "user",
+                 "--item-col", "item", *SMALL_MODEL])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("swdae: error:") and message in err[-1].lower()
+    assert "Traceback" not in "\n".join(err)
+
+
+def test_missing_paths_fail_with_one_line(tmp_path, capsys):
+    code = main(["fit", "--data", str(tmp_path / "nope"), "--format", "movielens", "--out",
+                 str(tmp_path / "m.joblib"), *SMALL_MODEL])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("swdae: error:")
+    code = main(["recommend", "--model", str(tmp_path / "nope.joblib"), "--history", "x.csv"])
+    assert code == 2 and "does not exist" in capsys.readouterr().err
+    not_a_model = tmp_path / "junk.joblib"
+    not_a_model.write_bytes(b"not a pickle")
+    code = main(["recommend", "--model", str(not_a_model), "--history", "x.csv"])
+    assert code == 2 and "not a model saved by 'swdae fit'" in capsys.readouterr().err
+
+
+def test_unknown_format_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--data", "x", "--format", "xlsx"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'xlsx'" in capsys.readouterr().err
+
+
+def test_module_entry_point_help():
+    result = subprocess.run([sys.executable, "-m", "sklearn_swdae", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("demo", "fit", "evaluate", "recommend"):
+        assert command in result.stdout
