@@ -1,5 +1,26 @@
-"""Datasets: loaders for public implicit-feedback data and a synthetic generator."""
+"""Datasets: loaders for public implicit-feedback data and a synthetic generator.
 
+Readers return a :class:`~sklearn.utils.Bunch` whose ``data`` is a users x
+items ``scipy.sparse.csr_array`` (float32) with ``user_ids`` and ``item_ids``
+naming its rows and columns.  :func:`preprocess_interactions` applies the
+paper's binarization and filtering, and :func:`paper_split` its
+strong-generalization split sizes.
+"""
+
+from ._fetch import fetch_movielens
+from ._loaders import load_interactions, load_movielens, load_msd_taste_profile, load_netflix
+from ._preprocessing import PREPROCESSING_PRESETS, SPLIT_PRESETS, paper_split, preprocess_interactions
 from ._synthetic import make_interactions
 
-__all__ = ["make_interactions"]
+__all__ = [
+    "PREPROCESSING_PRESETS",
+    "SPLIT_PRESETS",
+    "fetch_movielens",
+    "load_interactions",
+    "load_movielens",
+    "load_msd_taste_profile",
+    "load_netflix",
+    "make_interactions",
+    "paper_split",
+    "preprocess_interactions",
+]
