@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import http.server
 import io
-import os
 import sys
 import threading
 import zipfile
@@ -718,16 +717,7 @@ def test_make_interactions_disjoint_groups():
 # --------------------------------------------------------------------------
 
 
-def shared_data():
-    root = os.environ.get("SWDAE_SHARED_DATA")
-    return Path(root) if root else Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def real_folder(name):
-    folder = shared_data() / name
-    if not folder.is_dir():
-        pytest.skip(f"real data folder {folder} is absent")
-    return folder
+from conftest import real_folder  # noqa: E402
 
 
 # (name, users, items, ratings, rating histogram, after ratings >= 4 and
