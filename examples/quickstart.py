@@ -1,6 +1,6 @@
 """
 Quick start: item groups and a sparse-wide autoencoder on generated data
-=======================================================================
+========================================================================
 
 Generate implicit feedback with planted, overlapping item groups, split the
 users as the paper does (strong generalization: train / validation / test
@@ -22,7 +22,7 @@ from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.metrics import evaluate_rankings
 from sklearn_swdae.model_selection import strong_generalization_split
 
-parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+parser = argparse.ArgumentParser(description="Quick start: SW-DAE on generated data")
 parser.add_argument("--fast", action="store_true", help="smaller data and fewer epochs")
 args, _ = parser.parse_known_args()  # sphinx-gallery passes its own argv
 

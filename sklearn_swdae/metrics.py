@@ -1,6 +1,6 @@
 """Top-N ranking metrics of the paper (section 4.2) and scorers for model selection.
 
-Recall@R divides the hits in the top R by min(R, |I_u|) so that its maximum
+Recall@R divides the hits in the top R by ``min(R, |I_u|)`` so that its maximum
 is one; NDCG@R divides DCG@R by the DCG of the ideal ranking.  Both are
 computed per user from a score matrix; users without any relevant item are
 left out of the average (their value is NaN when ``average=False``).
@@ -136,7 +136,7 @@ def _average(values, average):
     prefer_skip_nested_validation=True,
 )
 def recall_at_k(y_true, y_score, *, k=20, average=True):
-    """Recall@k as in the paper: hits in the top k over min(k, |I_u|).
+    """Recall@k as in the paper: hits in the top k over ``min(k, |I_u|)``.
 
     Parameters
     ----------
@@ -182,7 +182,7 @@ def ndcg_at_k(y_true, y_score, *, k=100, average=True):
     """NDCG@k with binary relevance, as in the paper.
 
     DCG@k = sum_{r=1}^{k} 1[item at r is relevant] / log(r + 1), divided by
-    the DCG of the ideal ranking, which puts all min(k, |I_u|) relevant items
+    the DCG of the ideal ranking, which puts all ``min(k, |I_u|)`` relevant items
     first.  The base of the logarithm cancels.
 
     Parameters
