@@ -124,7 +124,8 @@ class BaseRecommender(BaseEstimator):
         items : ndarray of shape (n_users, top_n), dtype int64
             Item indices; -1 pads users with fewer unseen items than top_n.
         """
-        return self.recommend(X, top_n=min(self.top_n, self._check_query(X).shape[1]))
+        check_is_fitted(self)
+        return self.recommend(X, top_n=min(self.top_n, self.n_features_in_))
 
     def score(self, X, y=None):
         """Mean NDCG@100 under the strong-generalization protocol.

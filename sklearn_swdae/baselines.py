@@ -1,7 +1,10 @@
 """Non-neural reference recommenders, in the package's prediction convention."""
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval
 
 from ._validation import check_interactions
 from .base import BaseRecommender
@@ -35,7 +38,7 @@ class PopularityRecommender(BaseRecommender):
     array([[3, 0]])
     """
 
-    _parameter_constraints: dict = {"top_n": [int]}
+    _parameter_constraints: dict = {"top_n": [Interval(Integral, 1, None, closed="left")]}
 
     def __init__(self, top_n=100):
         self.top_n = top_n
