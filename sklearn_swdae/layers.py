@@ -22,6 +22,20 @@ def sparse_dropout(x, p, generator):
     Dropping a stored 1 is the denoising corruption of the paper; zeros
     cannot be dropped, so only the non-zeros are touched and the batch never
     becomes dense.
+
+    Parameters
+    ----------
+    x : torch sparse COO tensor
+        A coalesced batch of histories.
+    p : float
+        Probability of dropping each stored value.
+    generator : torch.Generator
+        Source of the random mask.
+
+    Returns
+    -------
+    x_dropped : torch sparse COO tensor
+        Kept values scaled by 1 / (1 - p).
     """
     if p == 0.0:
         return x
@@ -110,6 +124,7 @@ class DenoisingAutoencoder(nn.Module):
     Parameters
     ----------
     n_items, n_hidden : int
+        Numbers of items (input and output units) and hidden units.
     mask : ndarray of shape (n_hidden, n_items) of bool, or None
         Encoder connectivity; None builds a fully connected autoencoder.
     activation : str

@@ -45,7 +45,13 @@ class Callback:
 
 
 class PrintLog(Callback):
-    """Print one line per epoch: loss, validation metrics and seconds."""
+    """Print one line per epoch: loss, validation metrics and seconds.
+
+    Parameters
+    ----------
+    stream : file-like or None, default=None
+        Where to print; None means ``sys.stdout`` at the time of printing.
+    """
 
     def __init__(self, stream=None):
         self.stream = stream
@@ -72,6 +78,7 @@ class TrainingEngine:
         ``loss_fn(logits, targets, module)`` -> scalar tensor, ``targets``
         being the dense binary batch.
     device : torch.device
+        Where the module and the batches live.
     learning_rate, alpha : float
         Adam learning rate and L2 penalty (Adam's ``weight_decay``).
     batch_size, max_iter : int
@@ -80,7 +87,9 @@ class TrainingEngine:
         Stop when the selection metric has not improved by ``tol`` for this
         many epochs; None trains all ``max_iter`` epochs.
     tol : float
+        Minimum improvement of the selection metric for early stopping.
     callbacks : list of Callback
+        Observers called at the start, after every epoch and at the end.
     random_state : numpy RandomState
         Shuffling and dropout.
     """
@@ -126,7 +135,15 @@ class TrainingEngine:
         return {name: float(np.nanmean(values)) for name, values in results.items()}
 
     def fit(self, X, validation=None):
-        """Train on the CSR matrix X; ``validation`` is (fold_in, held_out) or None.
+        """Train the module, selecting the epoch on validation users.
+
+        Parameters
+        ----------
+        X : scipy.sparse.csr_array of shape (n_users, n_items)
+            Binary training histories.
+        validation : tuple of two CSR arrays or None
+            ``(fold_in, held_out)`` of the validation users; None keeps the
+            last epoch.
 
         Returns
         -------
