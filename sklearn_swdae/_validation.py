@@ -21,6 +21,12 @@ def _binarize_interactions(X, name="X"):
         values = X.data
     else:
         values = np.asarray(X)
+    # scikit-learn's finiteness check cannot see inside LIL or DOK storage.
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"Input {name} contains NaN or infinity. Implicit feedback must be finite: "
+            "drop or fill those entries first."
+        )
     if values.size and values.min() < 0:
         raise ValueError(
             f"Negative values in data passed to {name} (min {values.min():g}). Implicit "
