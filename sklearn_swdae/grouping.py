@@ -52,6 +52,15 @@ class GroupedInteractions(sp.csr_array):
     the learned structure to the recommender without a side channel.  Any
     scipy operation (slicing, arithmetic) returns arrays without the
     attribute, so the recommender reads it before doing anything else.
+
+    Examples
+    --------
+    >>> from sklearn_swdae import ItemGrouper
+    >>> from sklearn_swdae.datasets import make_interactions
+    >>> X, _ = make_interactions(100, 30, 3, density=0.2, random_state=0)
+    >>> Xt = ItemGrouper(n_clusters=3, overlap=1, n_components=2, random_state=0).fit_transform(X)
+    >>> type(Xt).__name__, Xt.shape, Xt.connectivity.shape
+    ('GroupedInteractions', (100, 30), (3, 30))
     """
 
     connectivity = None

@@ -36,6 +36,15 @@ def sparse_dropout(x, p, generator):
     -------
     x_dropped : torch sparse COO tensor
         Kept values scaled by 1 / (1 - p).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_swdae.layers import sparse_dropout
+    >>> x = torch.ones(2, 3).to_sparse().coalesce()
+    >>> dropped = sparse_dropout(x, 0.5, torch.Generator().manual_seed(0))
+    >>> sorted(set(dropped.values().tolist()) - {0.0})
+    [2.0]
     """
     if p == 0.0:
         return x
@@ -69,6 +78,14 @@ class MaskedLinear(nn.Module):
         Connectivity; None means fully connected.
     weight : ndarray of shape (out_features, in_features)
         Initial weights (masked entries are zeroed).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklearn_swdae.layers import MaskedLinear
+    >>> mask = np.array([[True, False, True], [False, True, False]])
+    >>> MaskedLinear(np.ones((2, 3)), mask)(torch.ones(1, 3)).tolist()
+    [[2.0, 1.0]]
     """
 
     def __init__(self, weight, mask=None):
@@ -133,6 +150,18 @@ class DenoisingAutoencoder(nn.Module):
         Dropout probabilities of the input corruption and the hidden layer.
     random_state : numpy RandomState
         Draws the initial weights.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklearn_swdae.layers import DenoisingAutoencoder
+    >>> mask = np.eye(4, 6, dtype=bool) | np.eye(4, 6, k=2, dtype=bool)
+    >>> rng = np.random.RandomState(0)
+    >>> module = DenoisingAutoencoder(6, 4, mask, "sigmoid", 0.6, 0.2, rng).eval()
+    >>> module(torch.ones(2, 6).to_sparse()).shape
+    torch.Size([2, 6])
+    >>> bool((module.encoder.weight[~torch.from_numpy(mask)] == 0).all())
+    True
     """
 
     def __init__(self, n_items, n_hidden, mask, activation, input_dropout, hidden_dropout, random_state):

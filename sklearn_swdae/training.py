@@ -32,6 +32,23 @@ class Callback:
     Subclasses override any of the hooks.  ``engine.history`` is the list of
     per-epoch records so far; setting ``engine.stop_training = True`` in
     :meth:`on_epoch_end` ends training after the current epoch.
+
+    Examples
+    --------
+    >>> from sklearn_swdae import SparseWideDAERecommender
+    >>> from sklearn_swdae.datasets import make_interactions
+    >>> from sklearn_swdae.training import Callback
+    >>> class StopAfter(Callback):
+    ...     def __init__(self, n_epochs):
+    ...         self.n_epochs = n_epochs
+    ...     def on_epoch_end(self, engine, record):
+    ...         engine.stop_training = record["epoch"] >= self.n_epochs
+    >>> X, _ = make_interactions(200, 40, 4, density=0.1, random_state=0)
+    >>> model = SparseWideDAERecommender(
+    ...     connectivity=(X.T @ X)[:10] > 0, max_iter=50, callbacks=[StopAfter(2)], device="cpu"
+    ... ).fit(X)
+    >>> model.n_iter_
+    2
     """
 
     def on_train_begin(self, engine):
@@ -51,6 +68,12 @@ class PrintLog(Callback):
     ----------
     stream : file-like or None, default=None
         Where to print; None means ``sys.stdout`` at the time of printing.
+
+    Examples
+    --------
+    >>> from sklearn_swdae.training import PrintLog
+    >>> PrintLog().on_epoch_end(None, {"epoch": 3, "train_loss": 61.2, "ndcg@100": 0.31, "dur": 1.5})
+    epoch    3  loss 61.2000  ndcg@100 0.3100  1.50s
     """
 
     def __init__(self, stream=None):
@@ -92,6 +115,25 @@ class TrainingEngine:
         Observers called at the start, after every epoch and at the end.
     random_state : numpy RandomState
         Shuffling and dropout.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklearn_swdae.datasets import make_interactions
+    >>> from sklearn_swdae.layers import DenoisingAutoencoder
+    >>> from sklearn_swdae.training import TrainingEngine
+    >>> X, _ = make_interactions(100, 20, 2, density=0.2, random_state=0)
+    >>> rng = np.random.RandomState(0)
+    >>> module = DenoisingAutoencoder(20, 8, None, "tanh", 0.5, 0.0, rng)
+    >>> def loss(logits, targets, module):
+    ...     return -(torch.log_softmax(logits, 1) * targets).sum(1).mean()
+    >>> engine = TrainingEngine(
+    ...     module, loss, device=torch.device("cpu"), learning_rate=1e-2, alpha=0.0,
+    ...     batch_size=50, max_iter=3, n_iter_no_change=None, tol=0.0, callbacks=[],
+    ...     random_state=rng,
+    ... )
+    >>> engine.fit(X), len(engine.history)
+    (3, 3)
     """
 
     def __init__(
