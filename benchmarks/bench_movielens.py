@@ -90,6 +90,9 @@ def main(argv=None):
     parser.add_argument("--max-iter", type=int, default=100, help="epochs (paper: 100)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="append one JSON record per line here")
+    parser.add_argument(
+        "--validation-only", action="store_true", help="compare configurations; never touch test users"
+    )
     args = parser.parse_args(argv)
 
     X, split = load_split(args.dataset, args.data_root)
@@ -119,6 +122,8 @@ def main(argv=None):
                      "fit_seconds": round(seconds, 1), "validation": validation}, args.out)
                 if best is None or validation["ndcg@100"] > best[1]["ndcg@100"]:
                     best = (model, validation, config, seconds)
+    if args.validation_only:
+        return
     model, validation, config, seconds = best
     log({"model": "SW-DAE", "selected": config, "fit_seconds": round(seconds, 1),
          "validation": validation, "test": evaluate(model, split.test_fold_in, split.test_held_out)},

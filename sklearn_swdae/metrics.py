@@ -115,6 +115,14 @@ def _ndcg(hits, n_relevant, k):
 _METRICS = {"recall": _recall, "ndcg": _ndcg}
 
 
+_METRIC_PARAMS = {
+    "y_true": ["array-like", "sparse matrix"],
+    "y_score": ["array-like"],
+    "k": [Interval(Integral, 1, None, closed="left")],
+    "average": ["boolean"],
+}
+
+
 def _average(values, average):
     if not average:
         return values
@@ -126,15 +134,7 @@ def _average(values, average):
     return float(np.nanmean(values))
 
 
-@validate_params(
-    {
-        "y_true": ["array-like", "sparse matrix"],
-        "y_score": ["array-like"],
-        "k": [Interval(Integral, 1, None, closed="left")],
-        "average": ["boolean"],
-    },
-    prefer_skip_nested_validation=True,
-)
+@validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
 def recall_at_k(y_true, y_score, *, k=20, average=True):
     """Recall@k as in the paper: hits in the top k over ``min(k, |I_u|)``.
 
@@ -164,20 +164,10 @@ def recall_at_k(y_true, y_score, *, k=20, average=True):
     >>> recall_at_k(y_true, y_score, k=2)
     0.5
     """
-    y_score = _check_pair(y_true, y_score)
-    top = top_k_items(y_score, k)
-    return _average(_recall(_relevance_of(y_true, top), _n_relevant(y_true), k), average)
+    return _metric_at_k("recall", y_true, y_score, k, average)
 
 
-@validate_params(
-    {
-        "y_true": ["array-like", "sparse matrix"],
-        "y_score": ["array-like"],
-        "k": [Interval(Integral, 1, None, closed="left")],
-        "average": ["boolean"],
-    },
-    prefer_skip_nested_validation=True,
-)
+@validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
 def ndcg_at_k(y_true, y_score, *, k=100, average=True):
     """NDCG@k with binary relevance, as in the paper.
 
@@ -210,9 +200,13 @@ def ndcg_at_k(y_true, y_score, *, k=100, average=True):
     >>> round(ndcg_at_k(y_true, y_score, k=3), 4)  # 1/log2(3)
     0.6309
     """
+    return _metric_at_k("ndcg", y_true, y_score, k, average)
+
+
+def _metric_at_k(kind, y_true, y_score, k, average):
     y_score = _check_pair(y_true, y_score)
     top = top_k_items(y_score, k)
-    return _average(_ndcg(_relevance_of(y_true, top), _n_relevant(y_true), k), average)
+    return _average(_METRICS[kind](_relevance_of(y_true, top), _n_relevant(y_true), k), average)
 
 
 def _parse_metric(name):
