@@ -348,9 +348,10 @@ class ItemGrouper(TransformerMixin, BaseEstimator):
         item through the origin).  ``None`` keeps the raw embedding.
         The default was chosen on validation users (K = 1000, the paper's
         other settings; ``benchmarks/RESULTS.md``): validation NDCG@100 with
-        l2 / l1 was 0.370 / 0.376 on ML-100K and 0.230 / 0.214 on
-        ml-latest-small (multinomial loss), differences within one standard
-        error, so the default is the normalization of the cited reference.
+        l2 / l1 was 0.378 / 0.377 on ML-1M, 0.370 / 0.376 on ML-100K and
+        0.230 / 0.214 on ml-latest-small (multinomial loss), differences
+        within one standard error, so the default is the normalization of
+        the cited reference.
     solver : {"arpack", "propack", "randomized"}, default="arpack"
         Truncated SVD solver for the spectrum.  ``"arpack"`` and
         ``"propack"`` are Lanczos methods (the paper uses Lanczos
