@@ -5,13 +5,22 @@ Structure of Auto-Encoding Recommenders", WWW 2020.
 """
 
 from ._version import __version__
-from .autoencoders import SparseWideDAERecommender
-from .baselines import PopularityRecommender
+from .autoencoders import (
+    FCDAERecommender,
+    MultDAERecommender,
+    MultVAERecommender,
+    SparseWideDAERecommender,
+)
+from .baselines import EASERecommender, PopularityRecommender
 from .grouping import GroupedInteractions, ItemGrouper
 
 __all__ = [
+    "EASERecommender",
+    "FCDAERecommender",
     "GroupedInteractions",
     "ItemGrouper",
+    "MultDAERecommender",
+    "MultVAERecommender",
     "PopularityRecommender",
     "SparseWideDAERecommender",
     "__version__",

@@ -14,11 +14,16 @@ from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
 from .base import BaseRecommender
 from .grouping import ItemGrouper
-from .layers import DenoisingAutoencoder
+from .layers import DenoisingAutoencoder, VariationalAutoencoder, count_parameters
 from .model_selection import split_fold_in
 from .training import PrintLog, TrainingEngine
 
-__all__ = ["SparseWideDAERecommender"]
+__all__ = [
+    "FCDAERecommender",
+    "MultDAERecommender",
+    "MultVAERecommender",
+    "SparseWideDAERecommender",
+]
 
 
 def _multinomial_loss(logits, targets, module):
@@ -38,16 +43,17 @@ class _BaseAutoencoderRecommender(BaseRecommender):
     """Shared fit / predict machinery of the torch autoencoder recommenders.
 
     Subclasses implement ``_build_module(n_items, random_state)`` returning
-    the torch module (called at fit, and again when unpickling) and may
-    implement ``_prepare_structure(X)`` to learn anything the module needs
-    before training.
+    the torch module (called at fit, and again when unpickling), and
+    ``__init__`` storing their parameters.  They may override
+    ``_prepare_structure`` to learn anything the module needs before
+    training, ``_make_loss`` (default: the multinomial likelihood) and
+    ``_after_training`` to record what the loss tracked.  ``n_parameters_``
+    (live weights and biases) is set for every subclass.
     """
 
+    # Parameters every autoencoder shares; subclasses add their architecture's.
     _parameter_constraints: dict = {
-        "activation": [StrOptions({"sigmoid", "tanh", "relu", "identity"})],
-        "loss": [StrOptions(set(_LOSSES))],
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
-        "hidden_dropout": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -61,6 +67,40 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    def _set_params_from_init(self, params):
+        """Store the arguments of a subclass ``__init__`` (its ``locals()``)."""
+        for name, value in params.items():
+            if name != "self":
+                setattr(self, name, value)
+
+    def _make_loss(self):
+        """The ``loss_fn(logits, targets, module)`` given to the engine."""
+        return _multinomial_loss
+
+    def _after_training(self, loss_fn):
+        """Hook: record fitted attributes that the loss tracked."""
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Train the autoencoder on the users' histories.
+
+        A model with a learned structure (SW-DAE) learns its item groups
+        first, unless they are given.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_users, n_items)
+            Training users' implicit feedback; positive means consumed.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted recommender.
+        """
+        return self._fit_autoencoder(X)
 
     def _prepare_structure(self, X, random_state, carried_connectivity):
         """Hook: learn structure (e.g. item groups) from the training matrix.
@@ -104,12 +144,14 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self._prepare_structure(X, random_state, carried_connectivity)
         X_train, validation = self._split_validation(X, random_state)
         self.module_ = self._build_module(X.shape[1], random_state)
+        self.n_parameters_ = count_parameters(self.module_)
+        loss_fn = self._make_loss()
         callbacks = list(self.callbacks or [])
         if self.verbose:
             callbacks.append(PrintLog())
         engine = TrainingEngine(
             self.module_,
-            _LOSSES[self.loss],
+            loss_fn,
             device=self.device_,
             learning_rate=self.learning_rate,
             alpha=self.alpha,
@@ -123,6 +165,7 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self.best_epoch_ = engine.fit(X_train, validation)
         self.history_ = engine.history
         self.n_iter_ = len(engine.history)
+        self._after_training(loss_fn)
         self.module_.generator = None  # generators do not pickle; only training needs one
         return self
 
@@ -156,7 +199,37 @@ class _BaseAutoencoderRecommender(BaseRecommender):
             self.module_ = module.to(device).eval()
 
 
-class SparseWideDAERecommender(_BaseAutoencoderRecommender):
+class _BaseDAERecommender(_BaseAutoencoderRecommender):
+    """One-hidden-layer denoising autoencoders of the paper (SW-DAE, FC-DAE).
+
+    Subclasses implement ``_encoder_mask(n_items)`` returning
+    ``(n_hidden, mask)``, mask being None for full connectivity.
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoencoderRecommender._parameter_constraints,
+        "activation": [StrOptions({"sigmoid", "tanh", "relu", "identity"})],
+        "loss": [StrOptions(set(_LOSSES))],
+        "hidden_dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def _make_loss(self):
+        return _LOSSES[self.loss]
+
+    def _build_module(self, n_items, random_state):
+        n_hidden, mask = self._encoder_mask(n_items)
+        return DenoisingAutoencoder(
+            n_items,
+            n_hidden,
+            mask,
+            self.activation,
+            self.input_dropout,
+            self.hidden_dropout,
+            random_state,
+        )
+
+
+class SparseWideDAERecommender(_BaseDAERecommender):
     """Sparse and wide denoising autoencoder recommender (SW-DAE).
 
     One hidden layer of K units, each connected only to the items of one
@@ -245,6 +318,8 @@ class SparseWideDAERecommender(_BaseAutoencoderRecommender):
         Epochs run.
     device_ : torch.device
         Where the module lives.
+    n_parameters_ : int
+        Live weights and biases: ``2 * nnz(connectivity_) + K + n_items``.
     n_features_in_ : int
         Number of items.
 
@@ -264,7 +339,7 @@ class SparseWideDAERecommender(_BaseAutoencoderRecommender):
     """
 
     _parameter_constraints: dict = {
-        **_BaseAutoencoderRecommender._parameter_constraints,
+        **_BaseDAERecommender._parameter_constraints,
         "grouper": [HasMethods(["fit"]), None],
         "connectivity": ["array-like", "sparse matrix", None],
     }
@@ -291,24 +366,7 @@ class SparseWideDAERecommender(_BaseAutoencoderRecommender):
         random_state=None,
         verbose=0,
     ):
-        self.grouper = grouper
-        self.connectivity = connectivity
-        self.activation = activation
-        self.loss = loss
-        self.input_dropout = input_dropout
-        self.hidden_dropout = hidden_dropout
-        self.alpha = alpha
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.top_n = top_n
-        self.device = device
-        self.callbacks = callbacks
-        self.random_state = random_state
-        self.verbose = verbose
+        self._set_params_from_init(locals())
 
     def _check_connectivity(self, mask, n_items, source):
         mask = sp.csr_array(mask) if sp.issparse(mask) else sp.csr_array(np.asarray(mask))
@@ -353,32 +411,397 @@ class SparseWideDAERecommender(_BaseAutoencoderRecommender):
             self.grouper_ = grouper.fit(X)
             self.connectivity_ = sp.csr_array(self.grouper_.connectivity_)
 
+    def _encoder_mask(self, n_items):
+        return self.connectivity_.shape[0], self.connectivity_.toarray()
+
+
+class FCDAERecommender(_BaseDAERecommender):
+    """Fully connected denoising autoencoder recommender (FC-DAE).
+
+    SW-DAE with every hidden unit connected to every item: the paper's
+    dense baseline of the same width (section 4.4, Table 2), trained the
+    same way (sigmoid hidden layer, input dropout 0.6, hidden dropout 0.2,
+    multinomial loss, Adam at 1e-3, batches of 500 users).
+
+    Parameters
+    ----------
+    n_hidden : int, default=1000
+        Number of hidden units K.
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
+        Hidden activation.
+    loss : {"multinomial", "bernoulli"}, default="multinomial"
+        Likelihood of the output, as for :class:`SparseWideDAERecommender`.
+    input_dropout : float, default=0.6
+        Probability of dropping each consumed item from the input.
+    hidden_dropout : float, default=0.2
+        Dropout on the hidden layer during training.
+    alpha : float, default=0.0
+        L2 penalty (Adam weight decay, on weights and biases).
+    learning_rate : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=500
+        Users per mini-batch.
+    max_iter : int, default=100
+        Number of epochs.
+    validation_fraction : float or None, default=0.1
+        Fraction of the training users held out to select the epoch by
+        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
+        the last epoch and trains on every user.
+    n_iter_no_change : int or None, default=None
+        Stop when validation NDCG@100 has not improved by ``tol`` for this
+        many epochs.  None trains all ``max_iter`` epochs (still keeping the
+        best one).
+    tol : float, default=1e-4
+        Minimum improvement for early stopping.
+    top_n : int, default=100
+        Length of the lists returned by :meth:`predict`.
+    device : str, default="auto"
+        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
+        "cuda:N" are accepted.
+    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
+        Observers of training (see :mod:`sklearn_swdae.training`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split, the weights, shuffling and dropout.
+        With an int, fit on the CPU is reproducible.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network.
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
+        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
+        and ``best`` on improving epochs.
+    best_epoch_ : int
+        The epoch whose weights were kept.
+    n_iter_ : int
+        Epochs run.
+    n_parameters_ : int
+        Number of trainable weights and biases: ``2 * n_hidden * n_items + n_hidden + n_items``.
+    device_ : torch.device
+        Where the module lives.
+    n_features_in_ : int
+        Number of items.
+
+    Examples
+    --------
+    >>> from sklearn_swdae import FCDAERecommender
+    >>> from sklearn_swdae.datasets import make_interactions
+    >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
+    >>> model = FCDAERecommender(n_hidden=8, max_iter=3, device="cpu", random_state=0).fit(X)
+    >>> model.predict(X[:2]).shape
+    (2, 60)
+    >>> model.n_parameters_ == 2 * 8 * 60 + 8 + 60
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseDAERecommender._parameter_constraints,
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_hidden=1000,
+        *,
+        activation="sigmoid",
+        loss="multinomial",
+        input_dropout=0.6,
+        hidden_dropout=0.2,
+        alpha=0.0,
+        learning_rate=1e-3,
+        batch_size=500,
+        max_iter=100,
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        tol=1e-4,
+        top_n=100,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self._set_params_from_init(locals())
+
+    def _encoder_mask(self, n_items):
+        return self.n_hidden, None
+
+
+class MultDAERecommender(_BaseAutoencoderRecommender):
+    """Mult-DAE of Liang et al. (2018), "Variational Autoencoders for
+    Collaborative Filtering".
+
+    Architecture [n_items, n_hidden, n_items] with a tanh hidden layer.
+    Each history is scaled to unit L2 norm and then corrupted by input
+    dropout (Liang's order), at prediction only normalized; the output is
+    trained with the multinomial likelihood and ranks items by its logits.
+
+    Parameters
+    ----------
+    n_hidden : int, default=200
+        Number of hidden units (200 in Liang et al.).
+    input_dropout : float, default=0.5
+        Dropout probability on the normalized input.
+    alpha : float, default=0.0
+        L2 penalty (Adam weight decay, on weights and biases).  Liang et
+        al.'s published notebook adds ``lam * ||W||^2`` with
+        ``lam = 0.01 / batch_size`` on the weights; ``alpha = 2 * lam = 4e-5``
+        gives the same gradient on the weights.
+        The default applies none.
+    learning_rate : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=500
+        Users per mini-batch.
+    max_iter : int, default=100
+        Number of epochs.  Liang et al. train 200 epochs; 100 is the
+        package's default for every autoencoder.
+    validation_fraction : float or None, default=0.1
+        Fraction of the training users held out to select the epoch by
+        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
+        the last epoch and trains on every user.
+    n_iter_no_change : int or None, default=None
+        Stop when validation NDCG@100 has not improved by ``tol`` for this
+        many epochs.  None trains all ``max_iter`` epochs (still keeping the
+        best one).
+    tol : float, default=1e-4
+        Minimum improvement for early stopping.
+    top_n : int, default=100
+        Length of the lists returned by :meth:`predict`.
+    device : str, default="auto"
+        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
+        "cuda:N" are accepted.
+    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
+        Observers of training (see :mod:`sklearn_swdae.training`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split, the weights, shuffling and dropout.
+        With an int, fit on the CPU is reproducible.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network.
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
+        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
+        and ``best`` on improving epochs.
+    best_epoch_ : int
+        The epoch whose weights were kept.
+    n_iter_ : int
+        Epochs run.
+    n_parameters_ : int
+        Number of trainable weights and biases: ``2 * n_hidden * n_items + n_hidden + n_items``.
+    device_ : torch.device
+        Where the module lives.
+    n_features_in_ : int
+        Number of items.
+
+    Examples
+    --------
+    >>> from sklearn_swdae import MultDAERecommender
+    >>> from sklearn_swdae.datasets import make_interactions
+    >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
+    >>> model = MultDAERecommender(n_hidden=8, max_iter=3, device="cpu", random_state=0).fit(X)
+    >>> model.predict(X[:2]).shape
+    (2, 60)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoencoderRecommender._parameter_constraints,
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_hidden=200,
+        *,
+        input_dropout=0.5,
+        alpha=0.0,
+        learning_rate=1e-3,
+        batch_size=500,
+        max_iter=100,
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        tol=1e-4,
+        top_n=100,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self._set_params_from_init(locals())
+
     def _build_module(self, n_items, random_state):
-        mask = self.connectivity_.toarray()
         return DenoisingAutoencoder(
             n_items,
-            mask.shape[0],
-            mask,
-            self.activation,
+            self.n_hidden,
+            None,
+            "tanh",
             self.input_dropout,
-            self.hidden_dropout,
+            0.0,
             random_state,
+            normalize_input=True,
         )
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Learn the item groups (unless given) and train the autoencoder.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Training users' implicit feedback; positive means consumed.
-        y : None
-            Ignored.
+class _AnnealedNegativeELBO:
+    """Mult-VAE loss: multinomial NLL + beta * KL, beta annealed per step.
 
-        Returns
-        -------
-        self : object
-            Fitted recommender.
-        """
-        return self._fit_autoencoder(X)
+    ``beta = min(anneal_cap, step / total_anneal_steps)``, ``step`` counting
+    the updates before this one (Liang et al.'s schedule).  The module
+    records the batch's KL divergence in its forward pass.
+    """
+
+    def __init__(self, anneal_cap, total_anneal_steps):
+        self.anneal_cap = anneal_cap
+        self.total_anneal_steps = total_anneal_steps
+        self.step = 0
+        self.beta = 0.0
+
+    def __call__(self, logits, targets, module):
+        self.beta = min(self.anneal_cap, self.step / self.total_anneal_steps)
+        self.step += 1
+        return _multinomial_loss(logits, targets, module) + self.beta * module.kl
+
+
+class MultVAERecommender(_BaseAutoencoderRecommender):
+    """Mult-VAE of Liang et al. (2018), "Variational Autoencoders for
+    Collaborative Filtering".
+
+    Architecture [n_items, n_hidden, n_latent, n_hidden, n_items]
+    (600 / 200 in the paper) with tanh hidden layers.  The encoder maps the
+    L2-normalized, dropped-out history to the mean and log-variance of a
+    Gaussian posterior; training decodes a reparameterized sample and
+    minimizes the multinomial negative log-likelihood plus ``beta`` times
+    the KL divergence to the standard normal prior, with ``beta`` annealed
+    linearly from 0 at every update:
+    ``beta = min(anneal_cap, step / total_anneal_steps)``.  Prediction
+    decodes the posterior mean (no sampling), so it is deterministic.
+
+    Parameters
+    ----------
+    n_hidden : int, default=600
+        Units of the encoder's and decoder's hidden layers.
+    n_latent : int, default=200
+        Dimension of the latent code.
+    input_dropout : float, default=0.5
+        Dropout probability on the normalized input.
+    anneal_cap : float, default=0.2
+        Largest KL weight ``beta``.
+    total_anneal_steps : int, default=200000
+        Number of updates over which ``beta`` would grow from 0 to 1.
+    alpha : float, default=0.0
+        L2 penalty (Adam weight decay, on weights and biases).  Liang et al. use none for Mult-VAE.
+    learning_rate : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=500
+        Users per mini-batch.
+    max_iter : int, default=100
+        Number of epochs.  Liang et al. train 200 epochs; 100 is the
+        package's default for every autoencoder.
+    validation_fraction : float or None, default=0.1
+        Fraction of the training users held out to select the epoch by
+        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
+        the last epoch and trains on every user.
+    n_iter_no_change : int or None, default=None
+        Stop when validation NDCG@100 has not improved by ``tol`` for this
+        many epochs.  None trains all ``max_iter`` epochs (still keeping the
+        best one).
+    tol : float, default=1e-4
+        Minimum improvement for early stopping.
+    top_n : int, default=100
+        Length of the lists returned by :meth:`predict`.
+    device : str, default="auto"
+        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
+        "cuda:N" are accepted.
+    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
+        Observers of training (see :mod:`sklearn_swdae.training`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split, the weights, shuffling and dropout, and the reparameterization noise.
+        With an int, fit on the CPU is reproducible.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained network.
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
+        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
+        and ``best`` on improving epochs.
+    best_epoch_ : int
+        The epoch whose weights were kept.
+    n_iter_ : int
+        Epochs run.
+    n_parameters_ : int
+        Number of trainable weights and biases: ``(n_items + 1) * n_hidden +
+        (n_hidden + 1) * 2 * n_latent + (n_latent + 1) * n_hidden +
+        (n_hidden + 1) * n_items``.
+    device_ : torch.device
+        Where the module lives.
+    n_features_in_ : int
+        Number of items.
+    beta_ : float
+        The KL weight of the last training update.
+    n_updates_ : int
+        Number of training updates (mini-batches), the annealing step.
+
+    Examples
+    --------
+    >>> from sklearn_swdae import MultVAERecommender
+    >>> from sklearn_swdae.datasets import make_interactions
+    >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
+    >>> model = MultVAERecommender(
+    ...     n_hidden=16, n_latent=4, max_iter=3, device="cpu", random_state=0
+    ... ).fit(X)
+    >>> model.predict(X[:2]).shape
+    (2, 60)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoencoderRecommender._parameter_constraints,
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "n_latent": [Interval(Integral, 1, None, closed="left")],
+        "anneal_cap": [Interval(Real, 0, None, closed="left")],
+        "total_anneal_steps": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_hidden=600,
+        n_latent=200,
+        *,
+        input_dropout=0.5,
+        anneal_cap=0.2,
+        total_anneal_steps=200000,
+        alpha=0.0,
+        learning_rate=1e-3,
+        batch_size=500,
+        max_iter=100,
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        tol=1e-4,
+        top_n=100,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self._set_params_from_init(locals())
+
+    def _build_module(self, n_items, random_state):
+        return VariationalAutoencoder(
+            n_items, self.n_hidden, self.n_latent, "tanh", self.input_dropout, random_state
+        )
+
+    def _make_loss(self):
+        return _AnnealedNegativeELBO(self.anneal_cap, self.total_anneal_steps)
+
+    def _after_training(self, loss_fn):
+        self.beta_ = loss_fn.beta
+        self.n_updates_ = loss_fn.step
+        self.module_.kl = None  # frees the last batch's graph

@@ -6,7 +6,14 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["MaskedLinear", "DenoisingAutoencoder", "sparse_dropout"]
+__all__ = [
+    "MaskedLinear",
+    "DenoisingAutoencoder",
+    "VariationalAutoencoder",
+    "count_parameters",
+    "l2_normalize_rows",
+    "sparse_dropout",
+]
 
 _ACTIVATIONS = {
     "sigmoid": torch.sigmoid,
@@ -52,6 +59,42 @@ def sparse_dropout(x, p, generator):
     keep = torch.rand(values.shape, generator=generator, device=values.device) >= p
     return torch.sparse_coo_tensor(
         x.indices(), values * keep / (1.0 - p), x.shape, is_coalesced=True, check_invariants=False
+    )
+
+
+def l2_normalize_rows(x, eps=1e-12):
+    """Scale every row (user) of a batch to unit L2 norm.
+
+    Liang et al. (2018) normalize each history this way before the input
+    dropout of Mult-DAE and Mult-VAE.  Rows of zeros stay zero.
+
+    Parameters
+    ----------
+    x : torch sparse COO tensor (coalesced) or dense tensor of shape (batch, n_items)
+        A batch of histories.
+    eps : float, default=1e-12
+        Lower bound of the squared norm, as in ``tf.nn.l2_normalize``.
+
+    Returns
+    -------
+    x_normalized : tensor of the same layout and shape as x
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_swdae.layers import l2_normalize_rows
+    >>> x = torch.tensor([[1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 0.0, 0.0]]).to_sparse()
+    >>> l2_normalize_rows(x).to_dense().tolist()
+    [[0.5, 0.5, 0.5, 0.5], [0.0, 1.0, 0.0, 0.0]]
+    """
+    if not x.is_sparse:
+        return x / x.pow(2).sum(dim=1, keepdim=True).clamp_min(eps).sqrt()
+    values, rows = x.values(), x.indices()[0]
+    squared = torch.zeros(x.shape[0], dtype=values.dtype, device=values.device)
+    squared.index_add_(0, rows, values * values)
+    norms = squared.clamp_min(eps).sqrt()
+    return torch.sparse_coo_tensor(
+        x.indices(), values / norms[rows], x.shape, is_coalesced=True, check_invariants=False
     )
 
 
@@ -150,6 +193,9 @@ class DenoisingAutoencoder(nn.Module):
         Dropout probabilities of the input corruption and the hidden layer.
     random_state : numpy RandomState
         Draws the initial weights.
+    normalize_input : bool, default=False
+        Scale every input row to unit L2 norm (:func:`l2_normalize_rows`)
+        before the input dropout, at training and at prediction (Mult-DAE).
 
     Examples
     --------
@@ -164,7 +210,17 @@ class DenoisingAutoencoder(nn.Module):
     True
     """
 
-    def __init__(self, n_items, n_hidden, mask, activation, input_dropout, hidden_dropout, random_state):
+    def __init__(
+        self,
+        n_items,
+        n_hidden,
+        mask,
+        activation,
+        input_dropout,
+        hidden_dropout,
+        random_state,
+        normalize_input=False,
+    ):
         super().__init__()
         if mask is None:
             fan_items, fan_hidden = n_items, n_hidden
@@ -184,9 +240,12 @@ class DenoisingAutoencoder(nn.Module):
         self.activation = activation
         self.input_dropout = input_dropout
         self.hidden_dropout = hidden_dropout
+        self.normalize_input = normalize_input
         self.generator = None
 
     def encode(self, x):
+        if self.normalize_input:
+            x = l2_normalize_rows(x)
         if self.training:
             x = sparse_dropout(x, self.input_dropout, self.generator)
         return _ACTIVATIONS[self.activation](self.encoder(x))
@@ -196,3 +255,92 @@ class DenoisingAutoencoder(nn.Module):
         if self.training:
             h = dense_dropout(h, self.hidden_dropout, self.generator)
         return self.decoder(h)
+
+
+def _dense_layer(n_in, n_out, random_state):
+    return MaskedLinear(glorot_uniform((n_out, n_in), n_in, n_out, random_state))
+
+
+class VariationalAutoencoder(nn.Module):
+    """Mult-VAE network of Liang et al. (2018): [n_items, H, L, H, n_items].
+
+    The input rows are L2-normalized, then dropped out (training only); a
+    hidden layer of H units feeds the mean and log-variance of an
+    L-dimensional Gaussian posterior.  Training samples the latent code
+    with the reparameterization trick (noise from ``generator``) and stores
+    the batch's mean KL divergence to the standard normal prior in ``kl``;
+    evaluation decodes the mean, so predictions are deterministic.
+
+    Parameters
+    ----------
+    n_items, n_hidden, n_latent : int
+        Numbers of items, hidden units (600 in the paper) and latent
+        dimensions (200).
+    activation : str
+        Activation of the two hidden layers ("tanh" in the paper).
+    input_dropout : float
+        Dropout probability of the normalized input.
+    random_state : numpy RandomState
+        Draws the initial (Glorot uniform) weights; biases start at zero.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklearn_swdae.layers import VariationalAutoencoder
+    >>> module = VariationalAutoencoder(6, 4, 2, "tanh", 0.5, np.random.RandomState(0)).eval()
+    >>> module(torch.ones(3, 6).to_sparse()).shape
+    torch.Size([3, 6])
+    """
+
+    def __init__(self, n_items, n_hidden, n_latent, activation, input_dropout, random_state):
+        super().__init__()
+        self.encoder_hidden = _dense_layer(n_items, n_hidden, random_state)
+        self.encoder_out = _dense_layer(n_hidden, 2 * n_latent, random_state)
+        self.decoder_hidden = _dense_layer(n_latent, n_hidden, random_state)
+        self.decoder_out = _dense_layer(n_hidden, n_items, random_state)
+        self.n_latent = n_latent
+        self.activation = activation
+        self.input_dropout = input_dropout
+        self.generator = None
+        self.kl = None
+
+    def encode(self, x):
+        """Posterior mean and log-variance of a batch of histories."""
+        x = l2_normalize_rows(x)
+        if self.training:
+            x = sparse_dropout(x, self.input_dropout, self.generator)
+        out = self.encoder_out(_ACTIVATIONS[self.activation](self.encoder_hidden(x)))
+        return out[:, : self.n_latent], out[:, self.n_latent :]
+
+    def decode(self, z):
+        return self.decoder_out(_ACTIVATIONS[self.activation](self.decoder_hidden(z)))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        if self.training:
+            std = torch.exp(0.5 * logvar)
+            noise = torch.randn(mu.shape, generator=self.generator, device=mu.device, dtype=mu.dtype)
+            z = mu + noise * std
+            self.kl = (0.5 * (-logvar + torch.exp(logvar) + mu.pow(2) - 1.0)).sum(dim=1).mean()
+        else:
+            z = mu
+        return self.decode(z)
+
+
+def count_parameters(module):
+    """Number of live trainable weights and biases of a module.
+
+    Entries that a :class:`MaskedLinear` mask keeps at zero are not counted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_swdae.layers import MaskedLinear, count_parameters
+    >>> count_parameters(MaskedLinear(np.ones((2, 3)), np.eye(2, 3, dtype=bool)))
+    4
+    """
+    total = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    for layer in module.modules():
+        if isinstance(layer, MaskedLinear) and layer.mask is not None:
+            total -= int(layer.mask.numel() - layer.mask.sum().item())
+    return int(total)

@@ -12,25 +12,13 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from conftest import RECOMMENDER_EXPECTED_FAILED_CHECKS
+
 from sklearn_swdae import ItemGrouper, PopularityRecommender, SparseWideDAERecommender
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.metrics import recommendation_scorers
 from sklearn_swdae.model_selection import strong_generalization_split
 from sklearn_swdae.training import Callback
-
-# Checks whose contract a top-N recommender cannot meet, with the reason.
-_EXPECTED_FAILED = {
-    "check_fit_score_takes_y": (
-        "score(X, y) takes y as a held-out interaction matrix of X's shape (the paper's "
-        "protocol); the check passes a 1-D target vector, which is rejected with a clear error"
-    ),
-    "check_pipeline_consistency": "same reason as check_fit_score_takes_y: it scores with a 1-D y",
-    "check_estimator_sparse_array": (
-        "predict returns (n_users, top_n) ranked item lists; the check requires shape (n_samples,)"
-    ),
-    "check_estimator_sparse_matrix": "same reason as check_estimator_sparse_array",
-}
-
 
 def _small_model(**params):
     """A model that fits in a fraction of a second, even on the tiny data of
@@ -48,7 +36,7 @@ def _small_model(**params):
 
 @parametrize_with_checks(
     [_small_model(), PopularityRecommender()],
-    expected_failed_checks=lambda est: _EXPECTED_FAILED,
+    expected_failed_checks=lambda est: RECOMMENDER_EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
