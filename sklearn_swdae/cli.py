@@ -25,8 +25,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._version import __version__
-from .autoencoders import SparseWideDAERecommender
-from .baselines import PopularityRecommender
+from .autoencoders import (
+    FCDAERecommender,
+    MultDAERecommender,
+    MultVAERecommender,
+    SparseWideDAERecommender,
+)
+from .baselines import EASERecommender, PopularityRecommender
 from .datasets import (
     load_interactions,
     load_movielens,
@@ -152,6 +157,27 @@ def _results_table(models, fold_in, held_out):
     return "\n".join(lines)
 
 
+# Baselines for the comparison table; the autoencoders get the same training
+# budget (epochs, learning rate, batch size) as SW-DAE, nothing is tuned.
+_BASELINES = {
+    "popularity": ("Popularity", lambda args, K: PopularityRecommender()),
+    "ease": ("EASE", lambda args, K: EASERecommender()),
+    "fcdae": ("FC-DAE", lambda args, K: FCDAERecommender(n_hidden=K, **_training(args))),
+    "multdae": ("Mult-DAE", lambda args, K: MultDAERecommender(**_training(args))),
+    "multvae": ("Mult-VAE", lambda args, K: MultVAERecommender(**_training(args))),
+}
+
+
+def _training(args):
+    return dict(
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        max_iter=args.max_iter,
+        device=args.device,
+        random_state=args.seed,
+    )
+
+
 def _protocol(X, args, n_users_note):
     split = strong_generalization_split(
         X, n_validation=args.heldout_users, n_test=args.heldout_users, random_state=args.split_seed
@@ -162,9 +188,15 @@ def _protocol(X, args, n_users_note):
         f"(80/20 fold-in / held-out){n_users_note}"
     )
     model = _fit(_make_model(args, split.train.shape[1], split.train.shape[0]), split.train)
-    popularity = PopularityRecommender().fit(split.train)
-    print(f"\nTest users ({split.test_users.size}), mean ± standard error:")
-    print(_results_table({"SW-DAE": model, "Popularity": popularity}, split.test_fold_in, split.test_held_out))
+    models = {"SW-DAE": model}
+    for key in dict.fromkeys(args.baselines):
+        name, make = _BASELINES[key]
+        _say(f"fitting {name} ...")
+        tic = time.perf_counter()
+        models[name] = make(args, model.connectivity_.shape[0]).fit(split.train)
+        _say(f"  {time.perf_counter() - tic:.1f}s")
+    print(f"\nTest users ({split.test_users.size}), mean ± standard error (baselines untuned):")
+    print(_results_table(models, split.test_fold_in, split.test_held_out))
 
 
 # --------------------------------------------------------------------------
@@ -318,6 +350,10 @@ def _add_protocol_options(parser):
         help="validation and test users each: a count or a fraction (default 0.1)",
     )
     group.add_argument("--split-seed", type=int, default=98765)
+    group.add_argument(
+        "--baselines", nargs="*", choices=sorted(_BASELINES), default=["popularity"],
+        help="models to compare with SW-DAE (default: popularity; demo: all)",
+    )
 
 
 def _overlap(text):
@@ -345,7 +381,9 @@ def build_parser():
     _add_model_options(demo)
     _add_protocol_options(demo)
     # Small data: a higher learning rate reaches a good model in few epochs.
-    demo.set_defaults(func=_cmd_demo, n_clusters=400, max_iter=20, learning_rate=0.01)
+    demo.set_defaults(
+        func=_cmd_demo, n_clusters=400, max_iter=20, learning_rate=0.01, baselines=list(_BASELINES)
+    )
 
     fit = sub.add_parser("fit", help="train on your data and save the model")
     _add_data_options(fit)

@@ -30,7 +30,9 @@ def log_csv(tmp_path_factory):
 def test_demo_prints_a_results_table(capsys):
     assert main(["demo", "--users", "600", "--items", "80", "--groups", "4", *SMALL_MODEL]) == 0
     out = capsys.readouterr().out
-    assert "SW-DAE" in out and "Popularity" in out and "ndcg@100" in out
+    names = {line.split()[0] for line in out.splitlines() if "±" in line and not line.startswith("Test")}
+    assert names == {"SW-DAE", "Popularity", "EASE", "FC-DAE", "Mult-DAE", "Mult-VAE"}
+    assert "ndcg@100" in out
 
 
 def test_fit_then_recommend_with_original_ids(tmp_path, log_csv, capsys):
@@ -59,9 +61,11 @@ def test_fit_then_recommend_with_original_ids(tmp_path, log_csv, capsys):
 
 def test_evaluate_on_a_log(log_csv, capsys):
     args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
-            "--item-col", "item", "--heldout-users", "30", *SMALL_MODEL]
+            "--item-col", "item", "--heldout-users", "30", "--baselines", "popularity", "ease",
+            *SMALL_MODEL]
     assert main(args) == 0
     out = capsys.readouterr().out
+    assert {line.split()[0] for line in out.splitlines() if "±" in line and not line.startswith("Test")} == {"SW-DAE", "Popularity", "EASE"}
     row = [line for line in out.splitlines() if line.startswith("SW-DAE")][0]
     values = [float(cell.split("±")[0]) for cell in row.split()[1:]]
     assert len(values) == 3 and all(0 <= v <= 1 for v in values)
