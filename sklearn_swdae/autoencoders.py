@@ -38,6 +38,43 @@ def _bernoulli_loss(logits, targets, module):
 
 _LOSSES = {"multinomial": _multinomial_loss, "bernoulli": _bernoulli_loss}
 
+# Docstring sections every autoencoder shares, written once and filled into
+# each class docstring by ``_fill_doc`` (numpydoc needs them in each class).
+_DOC_SECTIONS = {
+    "selection_parameters": """validation_fraction : float or None, default=0.1
+        Fraction of the training users held out to select the epoch by
+        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
+        the last epoch and trains on every user.
+    n_iter_no_change : int or None, default=None
+        Stop when validation NDCG@100 has not improved by ``tol`` for this
+        many epochs.  None trains all ``max_iter`` epochs (still keeping the
+        best one).
+    tol : float, default=1e-4
+        Minimum improvement for early stopping.
+    top_n : int, default=100
+        Length of the lists returned by :meth:`predict`.
+    device : str, default="auto"
+        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
+        "cuda:N" are accepted.
+    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
+        Observers of training (see :mod:`sklearn_swdae.training`).""",
+    "training_attributes": """history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
+        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
+        and ``best`` on improving epochs.
+    best_epoch_ : int
+        The epoch whose weights were kept.
+    n_iter_ : int
+        Epochs run.""",
+}
+
+
+def _fill_doc(cls):
+    """Insert the shared docstring sections into ``cls.__doc__``."""
+    for key, text in _DOC_SECTIONS.items():
+        cls.__doc__ = cls.__doc__.replace("{" + key + "}", text)
+    return cls
+
 
 class _BaseAutoencoderRecommender(BaseRecommender):
     """Shared fit / predict machinery of the torch autoencoder recommenders.
@@ -229,6 +266,7 @@ class _BaseDAERecommender(_BaseAutoencoderRecommender):
         )
 
 
+@_fill_doc
 class SparseWideDAERecommender(_BaseDAERecommender):
     """Sparse and wide denoising autoencoder recommender (SW-DAE).
 
@@ -277,23 +315,7 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         Users per mini-batch.
     max_iter : int, default=100
         Number of epochs.
-    validation_fraction : float or None, default=0.1
-        Fraction of the training users held out to select the epoch by
-        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
-        the last epoch and trains on every user.
-    n_iter_no_change : int or None, default=None
-        Stop when validation NDCG@100 has not improved by ``tol`` for this
-        many epochs.  None trains all ``max_iter`` epochs (still keeping the
-        best one).
-    tol : float, default=1e-4
-        Minimum improvement for early stopping.
-    top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
-    device : str, default="auto"
-        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
-        "cuda:N" are accepted.
-    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
-        Observers of training (see :mod:`sklearn_swdae.training`).
+    {selection_parameters}
     random_state : int, RandomState instance or None, default=None
         Seeds the grouper, the validation split, the weights, shuffling and
         dropout.  With an int, fit on the CPU is reproducible.
@@ -308,14 +330,7 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         The fitted grouper, when the connectivity was learned here.
     module_ : torch.nn.Module
         The trained :class:`~sklearn_swdae.layers.DenoisingAutoencoder`.
-    history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
-        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
-        and ``best`` on improving epochs.
-    best_epoch_ : int
-        The epoch whose weights were kept.
-    n_iter_ : int
-        Epochs run.
+    {training_attributes}
     device_ : torch.device
         Where the module lives.
     n_parameters_ : int
@@ -415,6 +430,7 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         return self.connectivity_.shape[0], self.connectivity_.toarray()
 
 
+@_fill_doc
 class FCDAERecommender(_BaseDAERecommender):
     """Fully connected denoising autoencoder recommender (FC-DAE).
 
@@ -443,23 +459,7 @@ class FCDAERecommender(_BaseDAERecommender):
         Users per mini-batch.
     max_iter : int, default=100
         Number of epochs.
-    validation_fraction : float or None, default=0.1
-        Fraction of the training users held out to select the epoch by
-        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
-        the last epoch and trains on every user.
-    n_iter_no_change : int or None, default=None
-        Stop when validation NDCG@100 has not improved by ``tol`` for this
-        many epochs.  None trains all ``max_iter`` epochs (still keeping the
-        best one).
-    tol : float, default=1e-4
-        Minimum improvement for early stopping.
-    top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
-    device : str, default="auto"
-        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
-        "cuda:N" are accepted.
-    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
-        Observers of training (see :mod:`sklearn_swdae.training`).
+    {selection_parameters}
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the weights, shuffling and dropout.
         With an int, fit on the CPU is reproducible.
@@ -470,14 +470,7 @@ class FCDAERecommender(_BaseDAERecommender):
     ----------
     module_ : torch.nn.Module
         The trained network.
-    history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
-        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
-        and ``best`` on improving epochs.
-    best_epoch_ : int
-        The epoch whose weights were kept.
-    n_iter_ : int
-        Epochs run.
+    {training_attributes}
     n_parameters_ : int
         Number of trainable weights and biases: ``2 * n_hidden * n_items + n_hidden + n_items``.
     device_ : torch.device
@@ -529,6 +522,7 @@ class FCDAERecommender(_BaseDAERecommender):
         return self.n_hidden, None
 
 
+@_fill_doc
 class MultDAERecommender(_BaseAutoencoderRecommender):
     """Mult-DAE of Liang et al. (2018), "Variational Autoencoders for
     Collaborative Filtering".
@@ -557,23 +551,7 @@ class MultDAERecommender(_BaseAutoencoderRecommender):
     max_iter : int, default=100
         Number of epochs.  Liang et al. train 200 epochs; 100 is the
         package's default for every autoencoder.
-    validation_fraction : float or None, default=0.1
-        Fraction of the training users held out to select the epoch by
-        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
-        the last epoch and trains on every user.
-    n_iter_no_change : int or None, default=None
-        Stop when validation NDCG@100 has not improved by ``tol`` for this
-        many epochs.  None trains all ``max_iter`` epochs (still keeping the
-        best one).
-    tol : float, default=1e-4
-        Minimum improvement for early stopping.
-    top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
-    device : str, default="auto"
-        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
-        "cuda:N" are accepted.
-    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
-        Observers of training (see :mod:`sklearn_swdae.training`).
+    {selection_parameters}
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the weights, shuffling and dropout.
         With an int, fit on the CPU is reproducible.
@@ -584,14 +562,7 @@ class MultDAERecommender(_BaseAutoencoderRecommender):
     ----------
     module_ : torch.nn.Module
         The trained network.
-    history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
-        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
-        and ``best`` on improving epochs.
-    best_epoch_ : int
-        The epoch whose weights were kept.
-    n_iter_ : int
-        Epochs run.
+    {training_attributes}
     n_parameters_ : int
         Number of trainable weights and biases: ``2 * n_hidden * n_items + n_hidden + n_items``.
     device_ : torch.device
@@ -667,6 +638,7 @@ class _AnnealedNegativeELBO:
         return _multinomial_loss(logits, targets, module) + self.beta * module.kl
 
 
+@_fill_doc
 class MultVAERecommender(_BaseAutoencoderRecommender):
     """Mult-VAE of Liang et al. (2018), "Variational Autoencoders for
     Collaborative Filtering".
@@ -702,23 +674,7 @@ class MultVAERecommender(_BaseAutoencoderRecommender):
     max_iter : int, default=100
         Number of epochs.  Liang et al. train 200 epochs; 100 is the
         package's default for every autoencoder.
-    validation_fraction : float or None, default=0.1
-        Fraction of the training users held out to select the epoch by
-        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
-        the last epoch and trains on every user.
-    n_iter_no_change : int or None, default=None
-        Stop when validation NDCG@100 has not improved by ``tol`` for this
-        many epochs.  None trains all ``max_iter`` epochs (still keeping the
-        best one).
-    tol : float, default=1e-4
-        Minimum improvement for early stopping.
-    top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
-    device : str, default="auto"
-        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
-        "cuda:N" are accepted.
-    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
-        Observers of training (see :mod:`sklearn_swdae.training`).
+    {selection_parameters}
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the weights, shuffling and dropout, and the reparameterization noise.
         With an int, fit on the CPU is reproducible.
@@ -729,14 +685,7 @@ class MultVAERecommender(_BaseAutoencoderRecommender):
     ----------
     module_ : torch.nn.Module
         The trained network.
-    history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
-        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
-        and ``best`` on improving epochs.
-    best_epoch_ : int
-        The epoch whose weights were kept.
-    n_iter_ : int
-        Epochs run.
+    {training_attributes}
     n_parameters_ : int
         Number of trainable weights and biases: ``(n_items + 1) * n_hidden +
         (n_hidden + 1) * 2 * n_latent + (n_latent + 1) * n_hidden +
