@@ -117,10 +117,10 @@ class MaskedLinear(nn.Module):
 
     Parameters
     ----------
-    mask : torch.BoolTensor of shape (out_features, in_features) or None
-        Connectivity; None means fully connected.
     weight : ndarray of shape (out_features, in_features)
         Initial weights (masked entries are zeroed).
+    mask : array-like of bool, shape (out_features, in_features), or None, default=None
+        Connectivity; None means fully connected.
 
     Examples
     --------
