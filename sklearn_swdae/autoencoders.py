@@ -14,9 +14,15 @@ from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
 from .base import BaseRecommender
 from .grouping import ItemGrouper
-from .layers import DenoisingAutoencoder, VariationalAutoencoder, count_parameters
+from .layers import (
+    LAYER_BACKENDS,
+    DenoisingAutoencoder,
+    VariationalAutoencoder,
+    count_parameters,
+    resolve_layer_backend,
+)
 from .model_selection import split_fold_in
-from .training import PrintLog, TrainingEngine
+from .training import PRECISIONS, PrintLog, TrainingEngine, precision_context
 
 __all__ = [
     "FCDAERecommender",
@@ -56,6 +62,13 @@ _DOC_SECTIONS = {
     device : str, default="auto"
         "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
         "cuda:N" are accepted.
+    precision : {"float32", "tf32", "bfloat16"}, default="float32"
+        Arithmetic of training and prediction.  "tf32" lets CUDA matrix
+        products use TensorFloat-32 (10-bit mantissa inputs, float32
+        accumulation); "bfloat16" runs the forward pass under bfloat16
+        autocast (weights and optimizer stay float32).  Both only speed up
+        GPUs with tensor cores; their effect on accuracy is measured in
+        ``benchmarks/RESULTS.md``.
     callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
         Observers of training (see :mod:`sklearn_swdae.training`).""",
     "training_attributes": """history_ : list of dict
@@ -100,6 +113,7 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         "tol": [Interval(Real, 0, None, closed="left")],
         "top_n": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
+        "precision": [StrOptions(set(PRECISIONS))],
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -180,6 +194,7 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self.device_ = resolve_device(self.device)
         self._prepare_structure(X, random_state, carried_connectivity)
         X_train, validation = self._split_validation(X, random_state)
+        self.__dict__.pop("layer_backends_", None)  # chosen anew by _build_module
         self.module_ = self._build_module(X.shape[1], random_state)
         self.n_parameters_ = count_parameters(self.module_)
         loss_fn = self._make_loss()
@@ -196,6 +211,7 @@ class _BaseAutoencoderRecommender(BaseRecommender):
             max_iter=self.max_iter,
             n_iter_no_change=self.n_iter_no_change if validation is not None else None,
             tol=self.tol,
+            precision=self.precision,
             callbacks=callbacks,
             random_state=random_state,
         )
@@ -207,9 +223,25 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         return self
 
     def _score_batch(self, X_batch):
+        return self._device_scores(X_batch).float().cpu().numpy()
+
+    def _device_scores(self, X_batch):
+        """Scores of a CSR batch as a tensor on the model's device."""
         self.module_.eval()
-        with torch.no_grad():
-            return self.module_(csr_to_torch(X_batch, self.device_)).float().cpu().numpy()
+        with torch.no_grad(), precision_context(self.device_, self.precision):
+            return self.module_(csr_to_torch(X_batch, self.device_))
+
+    def _top_n_batch(self, X_batch, top_n, exclude_seen):
+        # On a GPU only the top-N lists cross to the host, not the scores.
+        if self.device_.type == "cpu":
+            return super()._top_n_batch(X_batch, top_n, exclude_seen)
+        scores = self._device_scores(X_batch).float()
+        if exclude_seen:
+            rows, cols = X_batch.nonzero()
+            index = torch.from_numpy(rows * X_batch.shape[1] + cols).to(scores.device)
+            scores.view(-1).index_fill_(0, index, -torch.inf)
+        top_scores, top = torch.topk(scores, top_n, dim=1)
+        return top.cpu().numpy(), top_scores.cpu().numpy()
 
     # Pickling: weights travel as CPU tensors and the module is rebuilt on
     # load, on the training device if present, else on the CPU, so a model
@@ -253,8 +285,15 @@ class _BaseDAERecommender(_BaseAutoencoderRecommender):
     def _make_loss(self):
         return _LOSSES[self.loss]
 
+    def _layer_backends(self, n_items):
+        """(encoder, decoder) backends of :class:`~sklearn_swdae.layers.MaskedLinear`."""
+        return ("dense", "dense")
+
     def _build_module(self, n_items, random_state):
         n_hidden, mask = self._encoder_mask(n_items)
+        # Fixed at fit so that unpickling rebuilds the same parameter layout.
+        if not hasattr(self, "layer_backends_"):
+            self.layer_backends_ = self._layer_backends(n_items)
         return DenoisingAutoencoder(
             n_items,
             n_hidden,
@@ -263,6 +302,7 @@ class _BaseDAERecommender(_BaseAutoencoderRecommender):
             self.input_dropout,
             self.hidden_dropout,
             random_state,
+            backends=self.layer_backends_,
         )
 
 
@@ -357,6 +397,7 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         **_BaseDAERecommender._parameter_constraints,
         "grouper": [HasMethods(["fit"]), None],
         "connectivity": ["array-like", "sparse matrix", None],
+        "layer_backend": [StrOptions(set(LAYER_BACKENDS))],
     }
 
     def __init__(
@@ -377,9 +418,11 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         tol=1e-4,
         top_n=100,
         device="auto",
+        precision="float32",
         callbacks=None,
         random_state=None,
         verbose=0,
+        layer_backend="auto",
     ):
         self._set_params_from_init(locals())
 
@@ -427,7 +470,14 @@ class SparseWideDAERecommender(_BaseDAERecommender):
             self.connectivity_ = sp.csr_array(self.grouper_.connectivity_)
 
     def _encoder_mask(self, n_items):
-        return self.connectivity_.shape[0], self.connectivity_.toarray()
+        return self.connectivity_.shape[0], self.connectivity_
+
+    def _layer_backends(self, n_items):
+        density = self.connectivity_.nnz / (self.connectivity_.shape[0] * n_items)
+        return (
+            resolve_layer_backend(self.layer_backend, density, self.device_, sparse_input=True),
+            resolve_layer_backend(self.layer_backend, density, self.device_, sparse_input=False),
+        )
 
 
 @_fill_doc
@@ -512,6 +562,7 @@ class FCDAERecommender(_BaseDAERecommender):
         tol=1e-4,
         top_n=100,
         device="auto",
+        precision="float32",
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -599,6 +650,7 @@ class MultDAERecommender(_BaseAutoencoderRecommender):
         tol=1e-4,
         top_n=100,
         device="auto",
+        precision="float32",
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -736,6 +788,7 @@ class MultVAERecommender(_BaseAutoencoderRecommender):
         tol=1e-4,
         top_n=100,
         device="auto",
+        precision="float32",
         callbacks=None,
         random_state=None,
         verbose=0,

@@ -11,8 +11,10 @@ then queried with the histories of (possibly new) users, one row each:
 - ``score(X, y=None)``: mean NDCG@100 under the paper's protocol (see
   :func:`sklearn_swdae.metrics.score_recommender`).
 
-Scores are produced in user batches, so ``recommend`` and ``score`` never
-hold more than one batch of dense scores.
+Scores are produced in user batches of at most 1000 users and 128 MiB of
+scores (fewer users when the catalog is large), so ``recommend``,
+``predict`` and ``score`` hold one batch of dense scores at a time whatever
+the number of users; only ``decision_function`` returns the full matrix.
 """
 
 from numbers import Integral
@@ -37,8 +39,11 @@ class BaseRecommender(BaseEstimator):
     scores for a CSR batch of binary histories.
     """
 
-    #: Users scored at once by decision_function / recommend / score.
+    #: Most users scored at once by decision_function / recommend / score.
     _prediction_batch_size = 1000
+    #: Bytes of dense scores one prediction batch may hold; with many items
+    #: the batch shrinks so that memory stays bounded whatever the catalog.
+    _prediction_batch_bytes = 1 << 27
 
     def _score_batch(self, X_batch):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -47,10 +52,31 @@ class BaseRecommender(BaseEstimator):
         check_is_fitted(self)
         return check_interactions(self, X, reset=False)
 
+    def _batch_rows(self, n_items):
+        """Users per prediction batch: at most 1000 and 128 MiB of float32 scores."""
+        return int(max(1, min(self._prediction_batch_size, self._prediction_batch_bytes // (4 * n_items))))
+
+    def _iter_batches(self, X):
+        step = self._batch_rows(X.shape[1])
+        for start in range(0, X.shape[0], step):
+            yield start, X[start : start + step]
+
     def _iter_score_batches(self, X):
-        for start in range(0, X.shape[0], self._prediction_batch_size):
-            batch = X[start : start + self._prediction_batch_size]
+        for start, batch in self._iter_batches(X):
             yield start, batch, np.asarray(self._score_batch(batch), dtype=np.float32)
+
+    def _top_n_batch(self, X_batch, top_n, exclude_seen):
+        """Best ``top_n`` items and their scores for one CSR batch.
+
+        Subclasses that score on an accelerator override this to select on
+        the device and copy only the lists back.
+        """
+        scores = np.asarray(self._score_batch(X_batch), dtype=np.float32)
+        if exclude_seen:
+            rows, cols = X_batch.nonzero()
+            scores[rows, cols] = -np.inf
+        top = top_k_items(scores, top_n)
+        return top, np.take_along_axis(scores, top, axis=1)
 
     def decision_function(self, X):
         """Scores of every item for every user, from the users' histories.
@@ -100,12 +126,8 @@ class BaseRecommender(BaseEstimator):
             raise ValueError(f"top_n must be an integer in [1, n_items={n_items}], got {top_n!r}.")
         items = np.empty((X.shape[0], top_n), dtype=np.int64)
         item_scores = np.empty((X.shape[0], top_n), dtype=np.float32)
-        for start, batch, scores in self._iter_score_batches(X):
-            if exclude_seen:
-                rows, cols = batch.nonzero()
-                scores[rows, cols] = -np.inf
-            top = top_k_items(scores, top_n)
-            top_scores = np.take_along_axis(scores, top, axis=1)
+        for start, batch in self._iter_batches(X):
+            top, top_scores = self._top_n_batch(batch, top_n, exclude_seen)
             top[np.isneginf(top_scores)] = -1
             stop = start + batch.shape[0]
             items[start:stop], item_scores[start:stop] = top, top_scores

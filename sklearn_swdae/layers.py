@@ -1,17 +1,21 @@
 """Torch building blocks: masked linear layers and the denoising autoencoder."""
 
 import math
+import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
 __all__ = [
+    "LAYER_BACKENDS",
     "MaskedLinear",
     "DenoisingAutoencoder",
     "VariationalAutoencoder",
     "count_parameters",
     "l2_normalize_rows",
+    "resolve_layer_backend",
     "sparse_dropout",
 ]
 
@@ -106,21 +110,145 @@ def dense_dropout(h, p, generator):
     return h * keep / (1.0 - p)
 
 
+#: Backends of :class:`MaskedLinear`; "auto" is resolved by :func:`resolve_layer_backend`.
+LAYER_BACKENDS = ("auto", "dense", "sparse")
+
+# Above this fraction of live connections a sparse layer stops paying for
+# its index arithmetic (measured in benchmarks/bench_training.py).
+_SPARSE_MAX_DENSITY = 0.35
+
+
+def resolve_layer_backend(backend, mask_density, device, sparse_input):
+    """The backend a :class:`MaskedLinear` uses: "dense" or "sparse".
+
+    ``"auto"`` picks the sparse kernels when the mask keeps at most 35% of
+    the connections and either the layer reads the sparse user histories
+    (the encoder: a gather-scatter over the batch's non-zeros, whatever the
+    device) or it runs on the CPU, where the sparse product of the decoder
+    does ten times fewer operations and Adam updates only the live weights.
+    On a GPU the decoder stays dense-masked: a dense matrix product on the
+    tensor cores beats cuSPARSE at these densities (see
+    ``benchmarks/RESULTS.md``).  Fully connected layers are always dense.
+
+    Parameters
+    ----------
+    backend : {"auto", "dense", "sparse"}
+        Requested backend.
+    mask_density : float or None
+        Fraction of live connections; None for a fully connected layer.
+    device : torch.device
+        Where the layer computes.
+    sparse_input : bool
+        Whether the layer's input is a sparse batch of histories.
+
+    Returns
+    -------
+    backend : {"dense", "sparse"}
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_swdae.layers import resolve_layer_backend
+    >>> resolve_layer_backend("auto", 0.1, torch.device("cpu"), sparse_input=False)
+    'sparse'
+    >>> resolve_layer_backend("auto", None, torch.device("cpu"), sparse_input=True)
+    'dense'
+    """
+    if backend not in LAYER_BACKENDS:
+        raise ValueError(f"layer_backend must be one of {LAYER_BACKENDS}, got {backend!r}.")
+    if mask_density is None:
+        return "dense"
+    if backend != "auto":
+        return backend
+    if mask_density > _SPARSE_MAX_DENSITY:
+        return "dense"
+    return "sparse" if sparse_input or device.type == "cpu" else "dense"
+
+
+def _csr_structure(mask):
+    """CSR row pointers and column indices (int64 tensors) of a bool mask."""
+    mask = sp.csr_array(mask, dtype=bool)
+    mask.sort_indices()
+    return (
+        torch.from_numpy(mask.indptr.astype(np.int64)),
+        torch.from_numpy(mask.indices.astype(np.int64)),
+    )
+
+
+def _csr_tensor(crow, col, values, shape):
+    # torch flags every CSR tensor as "beta"; the operations used here
+    # (CSR times dense, sampled_addmm) are covered by the package's tests.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+
+
+class _SparseWeightProduct(torch.autograd.Function):
+    """y = h W^T for a dense h and a CSR weight given by its live values.
+
+    Forward and the input gradient are CSR-times-dense products; the weight
+    gradient is the dense product sampled at the live entries only
+    (``torch.sparse.sampled_addmm``), so no (out, in) dense tensor is ever
+    allocated.
+    """
+
+    @staticmethod
+    def forward(ctx, h, values, layer):
+        ctx.save_for_backward(h, values)
+        ctx.layer = layer
+        return torch.sparse.mm(layer._csr(values), h.t()).t()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        h, values = ctx.saved_tensors
+        layer = ctx.layer
+        grad_h = grad_values = None
+        if ctx.needs_input_grad[0]:
+            grad_h = torch.sparse.mm(layer._csr_transposed(values), grad_out.t()).t()
+        if ctx.needs_input_grad[1]:
+            pattern = layer._csr(torch.zeros_like(values))
+            grad_values = torch.sparse.sampled_addmm(
+                pattern, grad_out.t().contiguous(), h.contiguous(), beta=0.0
+            ).values()
+        return grad_h, grad_values, None
+
+
 class MaskedLinear(nn.Module):
     """y = x (W o M)^T + b: a linear layer whose connectivity is a fixed mask.
 
-    ``weight`` has shape (out_features, in_features) like ``nn.Linear``.  The
-    forward pass multiplies by ``weight * mask``, so the gradient of every
-    masked entry is exactly zero; since masked weights also start at zero,
-    optimizers without a decoupled additive term (SGD, Adam, AdamW, L2 decay)
-    keep them exactly zero for the whole of training.
+    The weight has shape (out_features, in_features) like ``nn.Linear``.
+    Two backends compute the same function:
+
+    - ``"dense"``: the parameter ``weight`` is the full matrix and the
+      forward pass multiplies by ``weight * mask``, so the gradient of every
+      masked entry is exactly zero; since masked weights also start at
+      zero, optimizers without a decoupled additive term (SGD, Adam, AdamW,
+      L2 decay) keep them exactly zero for the whole of training.
+    - ``"sparse"``: only the live weights are stored (the parameter
+      ``values``, in CSR order of the mask), so masked entries do not exist
+      and cannot move.  A sparse input batch (COO) is multiplied by a
+      gather-scatter over its non-zeros and their links; a dense input by a
+      CSR product, with the weight gradient sampled at the live entries.
+      No dense (out, in) matrix is allocated by the forward or backward
+      pass, and the optimizer updates only the live weights.
 
     Parameters
     ----------
     weight : ndarray of shape (out_features, in_features)
         Initial weights (masked entries are zeroed).
-    mask : array-like of bool, shape (out_features, in_features), or None, default=None
-        Connectivity; None means fully connected.
+    mask : array-like or sparse matrix of bool, shape (out_features, in_features), or None, default=None
+        Connectivity; None means fully connected (dense backend only).
+    backend : {"dense", "sparse"}, default="dense"
+        How the layer stores and multiplies its weight (see above and
+        :func:`resolve_layer_backend`).
+
+    Attributes
+    ----------
+    weight : torch.Tensor of shape (out_features, in_features)
+        With the dense backend, the parameter; with the sparse backend, a
+        dense copy rebuilt from ``values`` (for inspection, differentiable).
+    bias : torch.nn.Parameter of shape (out_features,)
+        The biases.
 
     Examples
     --------
@@ -129,34 +257,122 @@ class MaskedLinear(nn.Module):
     >>> mask = np.array([[True, False, True], [False, True, False]])
     >>> MaskedLinear(np.ones((2, 3)), mask)(torch.ones(1, 3)).tolist()
     [[2.0, 1.0]]
+    >>> sparse = MaskedLinear(np.ones((2, 3)), mask, backend="sparse")
+    >>> sparse(torch.ones(1, 3).to_sparse()).tolist(), sparse.values.numel()
+    ([[2.0, 1.0]], 3)
     """
 
-    def __init__(self, weight, mask=None):
+    def __init__(self, weight, mask=None, backend="dense"):
         super().__init__()
-        weight = torch.as_tensor(np.asarray(weight, dtype=np.float32))
-        if mask is not None:
-            mask = torch.as_tensor(mask, dtype=torch.bool)
-            if mask.shape != weight.shape:
-                raise ValueError(f"mask shape {tuple(mask.shape)} != weight shape {tuple(weight.shape)}")
-            weight = weight * mask
-            self.register_buffer("mask", mask.to(torch.float32))
-        else:
-            self.mask = None
-        self.weight = nn.Parameter(weight)
+        if backend not in ("dense", "sparse"):
+            raise ValueError(f"backend must be 'dense' or 'sparse', got {backend!r}.")
+        weight = np.asarray(weight, dtype=np.float32)
+        self.backend = backend
+        self._shape = weight.shape
         self.bias = nn.Parameter(torch.zeros(weight.shape[0]))
+        if mask is not None:
+            mask_shape = tuple(mask.shape)
+            if mask_shape != weight.shape:
+                raise ValueError(f"mask shape {mask_shape} != weight shape {weight.shape}")
+        if backend == "dense":
+            weight = torch.from_numpy(weight)
+            if mask is not None:
+                mask = torch.as_tensor(mask.toarray() if sp.issparse(mask) else mask, dtype=torch.bool)
+                weight = weight * mask
+                self.register_buffer("mask", mask.to(torch.float32))
+            else:
+                self.mask = None
+            self.weight = nn.Parameter(weight)
+            return
+        if mask is None:
+            raise ValueError("the sparse backend needs a mask; use backend='dense' for a full layer.")
+        crow, col = _csr_structure(mask)
+        rows = torch.repeat_interleave(torch.arange(weight.shape[0]), crow.diff())
+        self.values = nn.Parameter(torch.from_numpy(weight)[rows, col].contiguous())
+        self.register_buffer("crow_indices", crow)
+        self.register_buffer("col_indices", col)
+        self.register_buffer("row_indices", rows)
+        # The transpose's CSR structure and where its entries sit in
+        # ``values``: the input gradient and the sparse-input product walk
+        # the links of each input unit.
+        order = torch.from_numpy(np.lexsort((rows.numpy(), col.numpy())).astype(np.int64))
+        t_crow = torch.zeros(weight.shape[1] + 1, dtype=torch.int64)
+        t_crow[1:] = torch.cumsum(torch.bincount(col, minlength=weight.shape[1]), 0)
+        self.register_buffer("t_crow_indices", t_crow)
+        self.register_buffer("t_col_indices", rows[order].contiguous())
+        self.register_buffer("t_order", order)
+        in_degree = t_crow.diff()
+        # With a constant number of links per input (ItemGrouper's exactly R
+        # per item) the expansion size is known from the batch's shape, so
+        # the forward pass needs no device-to-host synchronization.
+        self._uniform_in_degree = (
+            int(in_degree[0]) if in_degree.numel() and bool((in_degree == in_degree[0]).all()) else None
+        )
+        self.mask = None
+
+    def __getattr__(self, name):
+        if name == "weight" and self.__dict__.get("backend") == "sparse":
+            return self.effective_weight()
+        return super().__getattr__(name)
 
     @property
     def in_features(self):
-        return self.weight.shape[1]
+        return self._shape[1]
 
     @property
     def out_features(self):
-        return self.weight.shape[0]
+        return self._shape[0]
+
+    @property
+    def n_live(self):
+        """Number of live (trainable) connections."""
+        if self.backend == "sparse":
+            return self.values.numel()
+        return self.weight.numel() if self.mask is None else int(self.mask.sum().item())
+
+    def _csr(self, values):
+        return _csr_tensor(self.crow_indices, self.col_indices, values, self._shape)
+
+    def _csr_transposed(self, values):
+        return _csr_tensor(self.t_crow_indices, self.t_col_indices, values[self.t_order], self._shape[::-1])
 
     def effective_weight(self):
+        """The (out_features, in_features) weight with masked entries at zero."""
+        if self.backend == "sparse":
+            dense = self.values.new_zeros(self._shape[0] * self._shape[1])
+            flat = self.row_indices * self._shape[1] + self.col_indices
+            return dense.index_put((flat,), self.values).view(self._shape)
         return self.weight if self.mask is None else self.weight * self.mask
 
+    def _sparse_input_product(self, x):
+        """x W^T for a coalesced COO batch: one term per (non-zero, link)."""
+        batch_rows, inputs = x.indices()
+        x_values = x.values()
+        degree = self._uniform_in_degree
+        if degree is not None:
+            starts = self.t_crow_indices[inputs]
+            positions = (starts[:, None] + torch.arange(degree, device=x.device)).reshape(-1)
+            term_rows = batch_rows.repeat_interleave(degree)
+            term_x = x_values.repeat_interleave(degree)
+        else:
+            counts = self.t_crow_indices[inputs + 1] - self.t_crow_indices[inputs]
+            total = int(counts.sum())  # one synchronization: uneven masks only
+            first = torch.cumsum(counts, 0) - counts
+            positions = torch.repeat_interleave(
+                self.t_crow_indices[inputs] - first, counts, output_size=total
+            ) + torch.arange(total, device=x.device)
+            term_rows = torch.repeat_interleave(batch_rows, counts, output_size=total)
+            term_x = torch.repeat_interleave(x_values, counts, output_size=total)
+        terms = term_x * self.values[self.t_order[positions]]
+        flat = term_rows * self._shape[0] + self.t_col_indices[positions]
+        out = terms.new_zeros(x.shape[0] * self._shape[0]).index_add_(0, flat, terms)
+        return out.view(x.shape[0], self._shape[0]) + self.bias
+
     def forward(self, x):
+        if self.backend == "sparse":
+            if x.is_sparse:
+                return self._sparse_input_product(x)
+            return _SparseWeightProduct.apply(x, self.values, self) + self.bias
         weight = self.effective_weight()
         if x.is_sparse:
             return torch.sparse.mm(x, weight.t()) + self.bias
@@ -196,6 +412,9 @@ class DenoisingAutoencoder(nn.Module):
     normalize_input : bool, default=False
         Scale every input row to unit L2 norm (:func:`l2_normalize_rows`)
         before the input dropout, at training and at prediction (Mult-DAE).
+    backends : tuple of two {"dense", "sparse"}, default=("dense", "dense")
+        Backends of the encoder and the decoder (:class:`MaskedLinear`);
+        "sparse" needs a mask.
 
     Examples
     --------
@@ -220,22 +439,25 @@ class DenoisingAutoencoder(nn.Module):
         hidden_dropout,
         random_state,
         normalize_input=False,
+        backends=("dense", "dense"),
     ):
         super().__init__()
         if mask is None:
             fan_items, fan_hidden = n_items, n_hidden
             mask_t = None
         else:
-            mask = np.asarray(mask, dtype=bool)
+            # A sparse mask stays sparse: at K = 15,000 and 20,000 items a
+            # dense copy is 300 MB that the sparse backend never needs.
+            mask = sp.csr_array(mask, dtype=bool) if sp.issparse(mask) else np.asarray(mask, dtype=bool)
             n_live = int(mask.sum())
             fan_items = n_live / max(n_hidden, 1)  # live inputs per hidden unit
             fan_hidden = n_live / max(n_items, 1)  # live hidden units per item
             mask_t = mask.T
         self.encoder = MaskedLinear(
-            glorot_uniform((n_hidden, n_items), fan_items, fan_hidden, random_state), mask
+            glorot_uniform((n_hidden, n_items), fan_items, fan_hidden, random_state), mask, backends[0]
         )
         self.decoder = MaskedLinear(
-            glorot_uniform((n_items, n_hidden), fan_hidden, fan_items, random_state), mask_t
+            glorot_uniform((n_items, n_hidden), fan_hidden, fan_items, random_state), mask_t, backends[1]
         )
         self.activation = activation
         self.input_dropout = input_dropout
@@ -341,6 +563,7 @@ def count_parameters(module):
     """
     total = sum(p.numel() for p in module.parameters() if p.requires_grad)
     for layer in module.modules():
-        if isinstance(layer, MaskedLinear) and layer.mask is not None:
+        # The sparse backend stores live weights only; a dense mask hides some.
+        if isinstance(layer, MaskedLinear) and layer.backend == "dense" and layer.mask is not None:
             total -= int(layer.mask.numel() - layer.mask.sum().item())
     return int(total)

@@ -9,6 +9,7 @@ spirit of skorch: callbacks observe and may stop training; nothing prints
 except a callback).
 """
 
+import contextlib
 import copy
 import sys
 import time
@@ -19,11 +20,48 @@ import torch
 from ._torch_utils import csr_to_torch, seeded_generator
 from .metrics import evaluate_rankings
 
-__all__ = ["Callback", "PrintLog", "TrainingEngine", "VALIDATION_METRICS"]
+__all__ = ["Callback", "PRECISIONS", "PrintLog", "TrainingEngine", "VALIDATION_METRICS", "precision_context"]
 
 #: Metrics computed on the validation users every epoch; the first one
 #: selects the best epoch (the paper selects on NDCG@100).
 VALIDATION_METRICS = ("ndcg@100", "recall@20", "recall@50")
+
+
+#: Arithmetic choices of training and prediction (see precision_context).
+PRECISIONS = ("float32", "tf32", "bfloat16")
+
+
+@contextlib.contextmanager
+def precision_context(device, precision):
+    """Run the enclosed torch code at the requested precision.
+
+    ``"float32"`` changes nothing.  ``"tf32"`` lets CUDA matrix products use
+    TensorFloat-32 for the duration (the previous setting is restored);
+    ``"bfloat16"`` enables autocast to bfloat16 on ``device``.  On the CPU
+    TF32 does not exist, so ``"tf32"`` is plain float32 there.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_swdae.training import precision_context
+    >>> with precision_context(torch.device("cpu"), "bfloat16"):
+    ...     (torch.ones(2, 2) @ torch.ones(2, 2)).dtype
+    torch.bfloat16
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    if precision == "bfloat16":
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            yield
+    elif precision == "tf32" and device.type == "cuda":
+        previous = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision("high")
+        try:
+            yield
+        finally:
+            torch.set_float32_matmul_precision(previous)
+    else:
+        yield
 
 
 class Callback:
@@ -111,6 +149,8 @@ class TrainingEngine:
         many epochs; None trains all ``max_iter`` epochs.
     tol : float
         Minimum improvement of the selection metric for early stopping.
+    precision : {"float32", "tf32", "bfloat16"}, default="float32"
+        Arithmetic of the forward and backward passes (:func:`precision_context`).
     callbacks : list of Callback
         Observers called at the start, after every epoch and at the end.
     random_state : numpy RandomState
@@ -150,6 +190,7 @@ class TrainingEngine:
         tol,
         callbacks,
         random_state,
+        precision="float32",
     ):
         self.module = module
         self.loss_fn = loss_fn
@@ -160,6 +201,7 @@ class TrainingEngine:
         self.max_iter = max_iter
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.precision = precision
         self.callbacks = list(callbacks)
         self.random_state = random_state
         self.history = []
@@ -167,7 +209,7 @@ class TrainingEngine:
         self.global_step = 0
 
     def _scores(self, X_batch):
-        with torch.no_grad():
+        with torch.no_grad(), precision_context(self.device, self.precision):
             return self.module(csr_to_torch(X_batch, self.device)).float().cpu().numpy()
 
     def validate(self, X_fold_in, X_held_out):
@@ -211,8 +253,9 @@ class TrainingEngine:
             for start in range(0, n_users, self.batch_size):
                 batch = X[np.sort(order[start : start + self.batch_size])]
                 x = csr_to_torch(batch, self.device)
-                logits = module(x)
-                loss = self.loss_fn(logits, x.to_dense(), module)
+                with precision_context(self.device, self.precision):
+                    logits = module(x)
+                    loss = self.loss_fn(logits, x.to_dense(), module)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
