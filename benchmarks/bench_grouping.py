@@ -41,6 +41,8 @@ import sys
 import tempfile
 import time
 
+from _common import ML20M_SHAPE, cpu_description, ml20m_shaped, reset_peak_rss, rss_kib
+
 # Table 6 of Khawar, Poon and Zhang (WWW 2020), ML-20M, in seconds.
 PAPER = {
     "laplacian": {"spectrum": 155.0, "kmeans": 528.6, "total": 683.6},
@@ -48,29 +50,7 @@ PAPER = {
 }
 ALGORITHM = {"laplacian": "Algorithm 1", "svd": "Algorithm 2"}
 
-ML20M_SHAPE = (136677, 20108)
-ML20M_DENSITY = 0.0045  # realizes ~0.0034 (~9.4M interactions) after merging
 QUICK_SHAPE = (10000, 1500)
-
-
-def _rss_kib(field):
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak_rss():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def worker(args):
@@ -89,13 +69,13 @@ def worker(args):
         solver=args.solver,
         random_state=0,
     )
-    rss_before = _rss_kib("VmRSS")
-    reset = _reset_peak_rss()
+    rss_before = rss_kib("VmRSS")
+    reset = reset_peak_rss()
     tic = time.perf_counter()
     grouper.fit(X)
     wall = time.perf_counter() - tic
     if reset:
-        peak_kib, peak_kind = _rss_kib("VmHWM"), "VmHWM during fit"
+        peak_kib, peak_kind = rss_kib("VmHWM"), "VmHWM during fit"
     else:
         peak_kib, peak_kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss of process"
     print(
@@ -132,15 +112,6 @@ def _versions():
         "sklearn_swdae": sklearn_swdae.__version__,
         "python": platform.python_version(),
     }
-
-
-def _cpu():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        model = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except Exception:
-        model = platform.processor() or "unknown CPU"
-    return f"{model}, {os.cpu_count()} logical cores"
 
 
 def _table(rows, quick):
@@ -190,13 +161,11 @@ def main(argv=None):
 
     import scipy.sparse as sp
 
-    from sklearn_swdae.datasets import make_interactions
-
     n_users, n_items = QUICK_SHAPE if args.quick else ML20M_SHAPE
     # The quick run keeps the ratio K / n_items of the full one.
     ks = [max(2, round(k * n_items / ML20M_SHAPE[1])) for k in args.ks] if args.quick else args.ks
     tic = time.perf_counter()
-    X, _ = make_interactions(n_users, n_items, n_groups=1000, density=ML20M_DENSITY, random_state=0)
+    X = ml20m_shaped((n_users, n_items))
     gen = time.perf_counter() - tic
     density = X.nnz / (n_users * n_items)
     print(
@@ -204,7 +173,7 @@ def main(argv=None):
         f"generated in {gen:.1f} s"
     )
     versions = _versions()
-    cpu = _cpu()
+    cpu = cpu_description()
     load = os.getloadavg()
     print(f"CPU: {cpu}; load average before runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(", ".join(f"{k} {v}" for k, v in versions.items()))

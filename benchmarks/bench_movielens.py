@@ -89,6 +89,10 @@ def main(argv=None):
     parser.add_argument("--normalizations", nargs="+", default=["l2", "l1"])
     parser.add_argument("--max-iter", type=int, default=100, help="epochs (paper: 100)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--precisions", nargs="+", default=["float32"], help="float32, tf32, bfloat16 (GPU speed options)"
+    )
     parser.add_argument("--out", default=None, help="append one JSON record per line here")
     parser.add_argument(
         "--validation-only", action="store_true", help="compare configurations; never touch test users"
@@ -113,15 +117,18 @@ def main(argv=None):
     for K in args.k:
         for loss in args.losses:
             for normalize in args.normalizations:
-                model, seconds = fit_swdae(
-                    split.train, K, args.seed, args.max_iter, loss=loss, grouper_normalize=normalize
-                )
-                validation = evaluate(model, split.validation_fold_in, split.validation_held_out)
-                config = {"K": K, "loss": loss, "normalize": normalize}
-                log({"model": "SW-DAE", **config, "best_epoch": model.best_epoch_,
-                     "fit_seconds": round(seconds, 1), "validation": validation}, args.out)
-                if best is None or validation["ndcg@100"] > best[1]["ndcg@100"]:
-                    best = (model, validation, config, seconds)
+                for precision in args.precisions:
+                    model, seconds = fit_swdae(
+                        split.train, K, args.seed, args.max_iter, loss=loss, grouper_normalize=normalize,
+                        device=args.device, precision=precision,
+                    )  # fmt: skip
+                    validation = evaluate(model, split.validation_fold_in, split.validation_held_out)
+                    config = {"K": K, "loss": loss, "normalize": normalize, "precision": precision}
+                    log({"model": "SW-DAE", **config, "device": str(model.device_),
+                         "best_epoch": model.best_epoch_, "fit_seconds": round(seconds, 1),
+                         "validation": validation}, args.out)  # fmt: skip
+                    if best is None or validation["ndcg@100"] > best[1]["ndcg@100"]:
+                        best = (model, validation, config, seconds)
     if args.validation_only:
         return
     model, validation, config, seconds = best

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
@@ -186,8 +187,11 @@ def _csr_tensor(crow, col, values, shape):
 class _SparseWeightProduct(torch.autograd.Function):
     """y = h W^T for a dense h and a CSR weight given by its live values.
 
-    Forward and the input gradient are CSR-times-dense products; the weight
-    gradient is the dense product sampled at the live entries only
+    The forward pass is an ``embedding_bag`` over the columns of h: output
+    unit i sums the columns of h at its live inputs, weighted by their
+    values, which on the CPU runs several times faster than torch's CSR
+    product.  The input gradient is the transposed CSR product and the
+    weight gradient the dense product sampled at the live entries only
     (``torch.sparse.sampled_addmm``), so no (out, in) dense tensor is ever
     allocated.
     """
@@ -196,20 +200,23 @@ class _SparseWeightProduct(torch.autograd.Function):
     def forward(ctx, h, values, layer):
         ctx.save_for_backward(h, values)
         ctx.layer = layer
-        return torch.sparse.mm(layer._csr(values), h.t()).t()
+        h_columns = h.t().contiguous()
+        out = F.embedding_bag(
+            layer.col_indices, h_columns, layer.crow_indices[:-1], mode="sum", per_sample_weights=values
+        )
+        return out.t()
 
     @staticmethod
     def backward(ctx, grad_out):
         h, values = ctx.saved_tensors
         layer = ctx.layer
         grad_h = grad_values = None
+        grad_columns = grad_out.t().contiguous()
         if ctx.needs_input_grad[0]:
-            grad_h = torch.sparse.mm(layer._csr_transposed(values), grad_out.t()).t()
+            grad_h = torch.sparse.mm(layer._csr_transposed(values), grad_columns).t()
         if ctx.needs_input_grad[1]:
             pattern = layer._csr(torch.zeros_like(values))
-            grad_values = torch.sparse.sampled_addmm(
-                pattern, grad_out.t().contiguous(), h.contiguous(), beta=0.0
-            ).values()
+            grad_values = torch.sparse.sampled_addmm(pattern, grad_columns, h.contiguous(), beta=0.0).values()
         return grad_h, grad_values, None
 
 

@@ -1,0 +1,196 @@
+"""The sparse and dense backends of MaskedLinear compute the same function,
+on the CPU and (when present) on CUDA; SW-DAE trains and predicts with
+either, and on a GPU as on the CPU."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from sklearn_swdae import FCDAERecommender, ItemGrouper, SparseWideDAERecommender
+from sklearn_swdae.datasets import make_interactions
+from sklearn_swdae.layers import MaskedLinear, count_parameters, resolve_layer_backend
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")),
+]
+
+
+def _mask(rng, n_out, n_in, uniform):
+    if not uniform:
+        return rng.rand(n_out, n_in) < 0.3
+    # Exactly 3 live outputs per input, as ItemGrouper's R links per item.
+    mask = np.zeros((n_out, n_in), dtype=bool)
+    for j in range(n_in):
+        mask[rng.choice(n_out, 3, replace=False), j] = True
+    return mask
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("transpose", [False, True], ids=["encoder", "decoder"])
+@pytest.mark.parametrize("sparse_input", [True, False])
+def test_sparse_backend_matches_dense_forward_and_gradients(device, uniform, transpose, sparse_input):
+    rng = np.random.RandomState(0)
+    mask = _mask(rng, 7, 11, uniform)
+    weight = rng.randn(7, 11).astype(np.float32)
+    if transpose:
+        mask, weight = mask.T, np.ascontiguousarray(weight.T)
+    dense = MaskedLinear(weight, mask, "dense").to(device)
+    sparse = MaskedLinear(weight, mask, "sparse").to(device)
+    with torch.no_grad():
+        sparse.bias.copy_(torch.randn(weight.shape[0]))
+        dense.bias.copy_(sparse.bias)
+    values = (rng.rand(5, weight.shape[1]) < 0.4) * rng.rand(5, weight.shape[1])
+    x = torch.tensor(values, dtype=torch.float32, device=device)
+    x_dense = x.clone().requires_grad_(not sparse_input)
+    x_sparse = x.clone().requires_grad_(not sparse_input)
+    inputs = (x.to_sparse().coalesce(),) * 2 if sparse_input else (x_dense, x_sparse)
+    out_dense, out_sparse = dense(inputs[0]), sparse(inputs[1])
+    torch.testing.assert_close(out_sparse, out_dense, rtol=1e-5, atol=1e-5)
+    upstream = torch.randn_like(out_dense)
+    (out_dense * upstream).sum().backward()
+    (out_sparse * upstream).sum().backward()
+    grad = np.zeros(mask.shape, dtype=np.float32)
+    grad[mask] = sparse.values.grad.cpu().numpy()  # values are in CSR (row-major) order
+    np.testing.assert_allclose(grad, dense.weight.grad.cpu().numpy(), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(sparse.bias.grad, dense.bias.grad, rtol=1e-5, atol=1e-5)
+    if not sparse_input:
+        torch.testing.assert_close(x_sparse.grad, x_dense.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_sparse_backend_stores_live_weights_only():
+    mask = sp.random(40, 60, density=0.1, random_state=0, format="csr") != 0
+    layer = MaskedLinear(np.ones((40, 60)), mask, "sparse")
+    assert layer.values.numel() == mask.nnz == layer.n_live
+    assert count_parameters(layer) == mask.nnz + 40
+    assert all(p.numel() < 40 * 60 for p in layer.parameters())
+    np.testing.assert_array_equal(layer.weight.detach().numpy(), mask.toarray().astype(np.float32))
+
+
+def test_backend_validation():
+    with pytest.raises(ValueError, match="backend must be 'dense' or 'sparse'"):
+        MaskedLinear(np.ones((2, 2)), np.eye(2, dtype=bool), "csr")
+    with pytest.raises(ValueError, match="sparse backend needs a mask"):
+        MaskedLinear(np.ones((2, 2)), None, "sparse")
+    with pytest.raises(ValueError, match="layer_backend must be one of"):
+        resolve_layer_backend("fast", 0.1, torch.device("cpu"), True)
+    with pytest.raises(ValueError, match="layer_backend"):
+        SparseWideDAERecommender(layer_backend="fast").fit(np.eye(5))
+
+
+@pytest.mark.parametrize(
+    "density, device, sparse_input, expected",
+    [
+        (0.1, "cpu", True, "sparse"),
+        (0.1, "cpu", False, "sparse"),
+        (0.1, "cuda", True, "sparse"),
+        (0.1, "cuda", False, "dense"),
+        (0.5, "cpu", True, "dense"),
+        (None, "cpu", True, "dense"),
+    ],
+)
+def test_auto_rule(density, device, sparse_input, expected):
+    assert resolve_layer_backend("auto", density, torch.device(device), sparse_input) == expected
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, _ = make_interactions(300, 80, 8, density=0.08, random_state=0)
+    grouper = ItemGrouper(n_clusters=20, overlap=0.2, n_components=8, random_state=0).fit(X)
+    return X, grouper.connectivity_
+
+
+def _fit(X, mask, backend, device="cpu", **params):
+    model = SparseWideDAERecommender(
+        connectivity=mask, layer_backend=backend, max_iter=3, batch_size=64, device=device,
+        validation_fraction=None, random_state=0, **params,
+    )  # fmt: skip
+    return model.fit(X)
+
+
+def test_backends_train_to_the_same_model_on_cpu(data):
+    X, mask = data
+    dense, sparse = _fit(X, mask, "dense"), _fit(X, mask, "sparse")
+    assert dense.layer_backends_ == ("dense", "dense") and sparse.layer_backends_ == ("sparse", "sparse")
+    assert dense.n_parameters_ == sparse.n_parameters_
+    # Same initial weights, same dropout draws, same updates: equal up to
+    # float summation order.
+    np.testing.assert_allclose(
+        sparse.module_.encoder.weight.detach().numpy(), dense.module_.encoder.weight.detach().numpy(), atol=1e-5
+    )
+    np.testing.assert_allclose(sparse.decision_function(X), dense.decision_function(X), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(sparse.predict(X[:50]), dense.predict(X[:50]))
+
+
+def test_fitted_backend_survives_pickling(data):
+    import pickle
+
+    X, mask = data
+    model = _fit(X, mask, "sparse")
+    clone = pickle.loads(pickle.dumps(model))
+    assert clone.layer_backends_ == ("sparse", "sparse")
+    np.testing.assert_array_equal(clone.decision_function(X), model.decision_function(X))
+
+
+def test_prediction_batches_are_bounded(data, monkeypatch):
+    X, mask = data
+    model = _fit(X, mask, "auto")
+    expected = model.recommend(X, top_n=10)
+    # 80 items x 4 bytes x 7 users fits 2,300 bytes: batches of 7 users.
+    monkeypatch.setattr(SparseWideDAERecommender, "_prediction_batch_bytes", 2300)
+    assert model._batch_rows(X.shape[1]) == 7
+    seen = []
+    original = SparseWideDAERecommender._score_batch
+    monkeypatch.setattr(
+        SparseWideDAERecommender, "_score_batch", lambda self, b: seen.append(b.shape[0]) or original(self, b)
+    )
+    np.testing.assert_array_equal(model.recommend(X, top_n=10), expected)
+    assert max(seen) == 7 and sum(seen) == X.shape[0]
+
+
+@pytest.mark.parametrize("precision", ["float32", "tf32", "bfloat16"])
+def test_precisions_train_and_predict(data, precision):
+    X, mask = data
+    model = _fit(X, mask, "auto", precision=precision)
+    scores = model.decision_function(X[:20])
+    assert np.isfinite(scores).all()
+    if precision != "bfloat16":  # tf32 is plain float32 on the CPU
+        reference = _fit(X, mask, "auto")
+        np.testing.assert_allclose(scores, reference.decision_function(X[:20]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("backend", ["auto", "dense", "sparse"])
+def test_cuda_training_and_on_device_top_n(data, backend):
+    X, mask = data
+    model = _fit(X, mask, backend, device="cuda")
+    assert model.device_.type == "cuda"
+    dense = model.module_.encoder.weight.detach().cpu().numpy()
+    assert np.all(dense[~mask.toarray()] == 0.0)
+    items, scores = model.recommend(X, top_n=10, return_scores=True)
+    # Seen items are never recommended, and the lists are those of the scores.
+    rows = np.repeat(np.arange(X.shape[0]), 10)
+    assert not np.asarray(X[rows, items.ravel()]).any()
+    full = model.decision_function(X)
+    np.testing.assert_allclose(np.take_along_axis(full, items, axis=1), scores, rtol=1e-5, atol=1e-5)
+    # The on-device selection agrees with the CPU selection of the same scores.
+    cpu_items, _ = super(SparseWideDAERecommender, model)._top_n_batch(X, 10, True)
+    np.testing.assert_array_equal(np.sort(items, axis=1), np.sort(cpu_items, axis=1))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_and_cpu_training_agree_statistically(data):
+    X, mask = data
+    cpu = _fit(X, mask, "auto")
+    gpu = _fit(X, mask, "auto", device="cuda")
+    # Not bit-identical (different kernels and random streams), but both learn.
+    assert abs(cpu.history_[-1]["train_loss"] - gpu.history_[-1]["train_loss"]) < 0.1 * cpu.history_[0]["train_loss"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_fc_dae_on_cuda(data):
+    X, _ = data
+    model = FCDAERecommender(n_hidden=16, max_iter=2, device="cuda", random_state=0, precision="bfloat16").fit(X)
+    assert np.isfinite(model.decision_function(X[:5])).all()
