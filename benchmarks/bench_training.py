@@ -228,6 +228,7 @@ def main(argv=None):
     parser.add_argument("--out", help="also write the markdown table with run details here")
     parser.add_argument("--jsonl", help="append one JSON record per configuration here")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per configuration")
+    parser.add_argument("--cache", help="keep the generated matrix in this .npz file and reuse it")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -248,7 +249,12 @@ def main(argv=None):
     if args.train_users is None:
         args.train_users = 0 if args.device.startswith("cuda") else 5000
     tic = time.perf_counter()
-    X = ml20m_shaped(shape) if shape else ml20m_shaped()
+    if args.cache and os.path.exists(args.cache):
+        X = sp.csr_array(sp.load_npz(args.cache))
+    else:
+        X = ml20m_shaped(shape) if shape else ml20m_shaped()
+        if args.cache:
+            sp.save_npz(args.cache, sp.csr_matrix(X), compressed=False)
     print(f"X: {X.shape[0]} users x {X.shape[1]} items, {X.nnz} interactions, {time.perf_counter() - tic:.1f} s")
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") and torch.cuda.is_available() else None
     machine = cpu_description() + (f"; GPU {gpu}" if gpu else "")
