@@ -153,6 +153,8 @@ def worker(args):
         model.fit(train)
         fit_wall = time.perf_counter() - tic
     epoch = model.history_[-1]["dur"]
+    # Training figures first, in case inference fails or runs out of time.
+    print(json.dumps({"model": args.model, "k": args.k, "epoch_s": epoch, "fit_wall_s": fit_wall}), flush=True)
     model.recommend(query[:500], top_n=100)  # warm-up
     with _PeakMemory(device) as inference_memory:
         tic = time.perf_counter()
@@ -287,7 +289,7 @@ def main(argv=None):
                 print(f"{model} K={k} {backend} {precision}: timed out after {args.timeout} s", flush=True)
                 continue
             if proc.returncode != 0:
-                print(f"{model} K={k} {backend} {precision}: failed\n{proc.stderr[-3000:]}", flush=True)
+                print(f"{model} K={k} {backend} {precision}: failed\n{proc.stdout}{proc.stderr[-3000:]}", flush=True)
                 continue
             row = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append(row)

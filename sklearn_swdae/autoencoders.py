@@ -237,9 +237,8 @@ class _BaseAutoencoderRecommender(BaseRecommender):
             return super()._top_n_batch(X_batch, top_n, exclude_seen)
         scores = self._device_scores(X_batch).float()
         if exclude_seen:
-            rows, cols = X_batch.nonzero()
-            index = torch.from_numpy(rows * X_batch.shape[1] + cols).to(scores.device)
-            scores.view(-1).index_fill_(0, index, -torch.inf)
+            rows, cols = (torch.from_numpy(i.astype(np.int64)).to(scores.device) for i in X_batch.nonzero())
+            scores.index_put_((rows, cols), torch.tensor(-torch.inf, device=scores.device))
         top_scores, top = torch.topk(scores, top_n, dim=1)
         return top.cpu().numpy(), top_scores.cpu().numpy()
 

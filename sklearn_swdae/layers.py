@@ -382,7 +382,10 @@ class MaskedLinear(nn.Module):
             return _SparseWeightProduct.apply(x, self.values, self) + self.bias
         weight = self.effective_weight()
         if x.is_sparse:
-            return torch.sparse.mm(x, weight.t()) + self.bias
+            # Sparse products have no bfloat16 kernel on CUDA; the input is
+            # binary and cheap to multiply, so this one stays in float32.
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                return torch.sparse.mm(x, weight.float().t()) + self.bias
         return torch.addmm(self.bias, x, weight.t())
 
 
