@@ -10,6 +10,7 @@ from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ._persistence import torch_state_from_bytes, torch_state_to_bytes
 from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
 from .base import BaseRecommender
@@ -211,7 +212,8 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         with torch.no_grad():
             return self.module_(csr_to_torch(X_batch, self.device_)).float().cpu().numpy()
 
-    # Pickling: weights travel as CPU tensors and the module is rebuilt on
+    # Pickling: weights travel as torch.save bytes of CPU tensors, read back
+    # with weights_only=True (no code runs), and the module is rebuilt on
     # load, on the training device if present, else on the CPU, so a model
     # trained on a GPU predicts on a CPU-only machine.
     def __getstate__(self):
@@ -219,14 +221,19 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         module = state.get("module_")
         if module is not None:
             state["module_"] = None
-            state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            state["_module_state"] = torch_state_to_bytes(
+                {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            )
             state["device_"] = str(self.device_)
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
         module_state = state.pop("_module_state", None)
         super().__setstate__(state)
         if module_state is not None:
+            if isinstance(module_state, bytes):
+                module_state = torch_state_from_bytes(module_state)
             device = torch.device(self.device_)
             if device.type == "cuda" and not torch.cuda.is_available():
                 device = torch.device("cpu")
@@ -391,6 +398,8 @@ class SparseWideDAERecommender(_BaseDAERecommender):
             )
         if mask.shape[0] < 1:
             raise ValueError(f"{source} must have at least one hidden unit (row).")
+        if mask.dtype != bool and not np.isfinite(mask.data).all():
+            raise ValueError(f"{source} contains NaN or infinity; pass a boolean mask.")
         mask = (mask != 0).astype(bool)
         unlinked = np.flatnonzero(np.asarray(mask.sum(axis=0)).ravel() == 0)
         if unlinked.size:
