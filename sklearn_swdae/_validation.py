@@ -102,8 +102,9 @@ def _check_n_items(estimator, X):
     columns are and how to align them; its first sentence is scikit-learn's.
     """
     expected = getattr(estimator, "n_features_in_", None)
-    shape = X.shape if sp.issparse(X) or hasattr(X, "shape") else np.shape(X)
-    if expected is None or len(shape) != 2 or shape[1] == expected:
+    # Only objects with a shape: lists are left to scikit-learn's check.
+    shape = getattr(X, "shape", None)
+    if expected is None or shape is None or len(shape) != 2 or shape[1] == expected:
         return
     raise ValueError(
         f"X has {shape[1]} features, but {type(estimator).__name__} is expecting "

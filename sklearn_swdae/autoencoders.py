@@ -10,6 +10,7 @@ from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ._memory import check_prediction_memory
 from ._persistence import torch_state_from_bytes, torch_state_to_bytes
 from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
@@ -206,6 +207,13 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self._after_training(loss_fn)
         self.module_.generator = None  # generators do not pickle; only training needs one
         return self
+
+    def _check_query(self, X):
+        X = super()._check_query(X)
+        check_prediction_memory(
+            self.module_, min(X.shape[0], self._prediction_batch_size), X.shape[1], self.device_
+        )
+        return X
 
     def _score_batch(self, X_batch):
         self.module_.eval()
@@ -640,6 +648,13 @@ class _AnnealedNegativeELBO:
         self.total_anneal_steps = total_anneal_steps
         self.step = 0
         self.beta = 0.0
+
+    def state_dict(self):
+        """The annealing step, saved in training checkpoints."""
+        return {"step": self.step, "beta": self.beta}
+
+    def load_state_dict(self, state):
+        self.step, self.beta = state["step"], state["beta"]
 
     def __call__(self, logits, targets, module):
         self.beta = min(self.anneal_cap, self.step / self.total_anneal_steps)

@@ -32,7 +32,7 @@ class InconsistentVersionWarning(UserWarning):
     >>> warning = InconsistentVersionWarning(
     ...     estimator_name="ItemGrouper", original_version="0.0.1", current_version="0.1.0"
     ... )
-    >>> str(warning)[:59]
+    >>> str(warning)[:60]
     'Trying to unpickle ItemGrouper from sklearn-swdae 0.0.1 when'
     """
 
