@@ -16,6 +16,7 @@ from .exceptions import InsufficientMemoryError
 
 __all__ = [
     "available_memory",
+    "check_ease_memory",
     "check_prediction_memory",
     "check_training_memory",
     "is_out_of_memory",
@@ -75,8 +76,11 @@ def memory_advice(batch_size=None):
     return "To proceed, " + ", ".join(steps) + "."
 
 
-def _gib(n_bytes):
-    return f"{n_bytes / _GIB:.2f} GiB"
+def _format_bytes(n_bytes):
+    for unit, size in (("GiB", _GIB), ("MiB", 1024**2), ("KiB", 1024)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.2f} {unit}"
+    return f"{int(n_bytes)} bytes"
 
 
 def _module_sizes(module):
@@ -85,33 +89,47 @@ def _module_sizes(module):
     return n_params, n_buffers
 
 
-def _check(needed, device, what, parts, batch_size):
+def _check(needed, device, what, parts, batch_size, advice=None):
     available = available_memory(device)
     if available is None or needed <= available:
         return
-    detail = "; ".join(f"{name}: {_gib(size)}" for name, size in parts)
+    detail = "; ".join(f"{name}: {_format_bytes(size)}" for name, size in parts)
     raise InsufficientMemoryError(
-        f"{what} needs at least {_gib(needed)} ({detail}) but only {_gib(available)} is "
-        f"available on {device}. {memory_advice(batch_size)}"
+        f"{what} needs at least {_format_bytes(needed)} ({detail}) but only {_format_bytes(available)} is "
+        f"available on {device}. {advice or memory_advice(batch_size)}"
     )
 
 
-def check_training_memory(module, n_users, n_items, batch_size, device):
+def check_ease_memory(n_items):
+    """Raise InsufficientMemoryError when EASE's dense item-item solve cannot fit.
+
+    Counted: three (n_items, n_items) float64 arrays (Gram matrix, its
+    inverse, the weights).
+    """
+    parts = [(f"three {n_items} x {n_items} float64 item-item matrices", 3 * 8 * n_items**2)]
+    advice = (
+        "To proceed, use fewer items (filter rare items with preprocess_interactions) or a "
+        "model with sparse weights such as SparseWideDAERecommender."
+    )
+    _check(parts[0][1], torch.device("cpu"), "EASERecommender.fit", parts, None, advice)
+
+
+def check_training_memory(module, n_users, n_items, batch_size, device, n_validation=0):
     """Raise InsufficientMemoryError when training certainly does not fit.
 
     Counted: gradients and Adam's two moments of every parameter, the
     masked-weight products of the forward pass, the module itself when it
     still has to move to a GPU, and the largest dense batch: four
     (batch, n_items) tensors (targets, logits, their log-softmax and its
-    gradient) per training batch, or the validation scores of
-    ``_VALIDATION_BATCH`` users in float32 and float64.
+    gradient) per training batch, or the scores of up to
+    ``_VALIDATION_BATCH`` of the ``n_validation`` users in float32 and float64.
     """
     n_params, n_buffers = _module_sizes(module)
     state = 4 * n_params
     if device.type != "cpu":
         state += n_params + n_buffers  # the copy on the device
     batch = 4 * min(batch_size, n_users) * n_items
-    validation = 3 * min(_VALIDATION_BATCH, n_users) * n_items
+    validation = 3 * min(_VALIDATION_BATCH, n_validation) * n_items
     parts = [
         ("weights, gradients and optimizer state", state * _FLOAT_BYTES),
         (f"dense tensors of one batch of {min(batch_size, n_users)} users x {n_items} items",

@@ -207,7 +207,8 @@ class TrainingEngine:
             free memory, and when torch or numpy runs out of memory during
             training; the message says how to proceed.
         """
-        check_training_memory(self.module, X.shape[0], X.shape[1], self.batch_size, self.device)
+        n_validation = 0 if validation is None else validation[0].shape[0]
+        check_training_memory(self.module, X.shape[0], X.shape[1], self.batch_size, self.device, n_validation)
         try:
             return self._fit(X, validation)
         except Exception as exc:
