@@ -730,3 +730,17 @@ def test_other_errors_during_training_are_not_rewritten(X, monkeypatch):
     monkeypatch.setattr(type(model), "_make_loss", lambda self: loss)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         model.fit(X)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_real_cuda_out_of_memory_is_reported_with_advice(X, monkeypatch):
+    assert _memory.available_memory(torch.device("cuda")) > 0
+
+    def loss(logits, targets, module):
+        return torch.empty(2**50, device=logits.device).sum()  # 4 PiB: never fits
+
+    model = FCDAERecommender(n_hidden=4, max_iter=1, device="cuda", random_state=0)
+    monkeypatch.setattr(type(model), "_make_loss", lambda self: loss)
+    with pytest.raises(InsufficientMemoryError, match=r"Ran out of memory on cuda.*smaller batch_size") as info:
+        model.fit(X)
+    assert isinstance(info.value.__cause__, torch.cuda.OutOfMemoryError)
