@@ -136,6 +136,9 @@ class Checkpoint(Callback):
     Notes
     -----
     State of user callbacks other than the engine's history is not saved.
+    One folder holds the checkpoint of one fit: do not share a Checkpoint
+    between the fits of a cross-validation (the second fit would find the
+    first one's checkpoint and refuse it).
 
     Examples
     --------

@@ -117,6 +117,15 @@ class TrainingEngine:
     random_state : numpy RandomState
         Shuffling and dropout.
 
+    Notes
+    -----
+    The loop state (``epoch``, ``best_epoch``, ``best_state``,
+    ``since_best``, ``history``, the optimizer and the random generators)
+    lives on the engine: :meth:`state_dict` and :meth:`load_state_dict` let
+    a :class:`~sklearn_swdae.checkpoint.Checkpoint` save it every epoch and
+    resume from it.  Running out of memory raises
+    :class:`~sklearn_swdae.exceptions.InsufficientMemoryError` with advice.
+
     Examples
     --------
     >>> import numpy as np, torch
