@@ -154,10 +154,10 @@ def check_prediction_memory(module, n_rows, n_items, device):
     _check(needed, device, "Prediction", parts, None)
 
 
-def out_of_memory_error(exc, batch_size, device):
+def out_of_memory_error(exc, batch_size, device, during="training"):
     """The InsufficientMemoryError to raise from an allocation failure ``exc``."""
     return InsufficientMemoryError(
-        f"Ran out of memory on {device} during training ({type(exc).__name__}: "
+        f"Ran out of memory on {device} during {during} ({type(exc).__name__}: "
         f"{str(exc).splitlines()[0] if str(exc) else 'no details'}). {memory_advice(batch_size)}"
     )
 

@@ -10,7 +10,7 @@ from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._memory import check_prediction_memory
+from ._memory import check_prediction_memory, is_out_of_memory, out_of_memory_error
 from ._persistence import torch_state_from_bytes, torch_state_to_bytes
 from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
@@ -217,8 +217,13 @@ class _BaseAutoencoderRecommender(BaseRecommender):
 
     def _score_batch(self, X_batch):
         self.module_.eval()
-        with torch.no_grad():
-            return self.module_(csr_to_torch(X_batch, self.device_)).float().cpu().numpy()
+        try:
+            with torch.no_grad():
+                return self.module_(csr_to_torch(X_batch, self.device_)).float().cpu().numpy()
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise out_of_memory_error(exc, None, self.device_, "prediction") from exc
+            raise
 
     # Pickling: weights travel as torch.save bytes of CPU tensors, read back
     # with weights_only=True (no code runs), and the module is rebuilt on

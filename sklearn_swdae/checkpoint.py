@@ -92,6 +92,21 @@ def _atomic_save(obj, path):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder):
+    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class Checkpoint(Callback):
@@ -172,7 +187,11 @@ class Checkpoint(Callback):
     def on_train_begin(self, engine):
         if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
             raise ValueError(f"Checkpoint every must be a positive integer, got {self.every!r}.")
-        Path(self.dirname).expanduser().mkdir(parents=True, exist_ok=True)
+        folder = Path(self.dirname).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        # Temporary files of a process killed while saving: never a checkpoint.
+        for stale in folder.glob(f".{self.filename}.*.tmp"):
+            stale.unlink(missing_ok=True)
         self._fingerprint = _fingerprint(engine)
         self.resumed_epoch_ = 0
         if not (self.resume and self.path.is_file()):

@@ -21,6 +21,7 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 import sklearn_swdae
 from sklearn_swdae import (
@@ -329,7 +330,9 @@ def test_property_every_item_has_exactly_R_links(X, data):
     F = data.draw(st.integers(1, min(n_users, n_items) - 1), label="F")
     method = data.draw(st.sampled_from(["laplacian", "svd"]), label="method")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # residual warnings on degenerate spectra
+        # Degenerate random matrices: spectral residual and K-means duplicate-point warnings.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
         grouper = ItemGrouper(n_clusters=K, overlap=R, n_components=F, method=method, random_state=0).fit(X)
     mask = grouper.connectivity_
     assert mask.shape == (K, n_items)
@@ -562,6 +565,14 @@ def test_resumed_training_equals_uninterrupted(checkpoint_data, tmp_path, make):
     assert list(tmp_path.iterdir()) == [tmp_path / "checkpoint.pt"]  # no temporary file left
 
 
+def test_stale_temporary_checkpoint_files_are_removed(checkpoint_data, tmp_path):
+    # What a process killed in the middle of torch.save leaves behind.
+    stale = tmp_path / ".checkpoint.pt.12345.tmp"
+    stale.write_bytes(b"truncated")
+    _checkpoint_model(max_iter=1, callbacks=[Checkpoint(tmp_path)]).fit(checkpoint_data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
+
+
 def test_checkpoint_of_another_run_is_refused(checkpoint_data, tmp_path):
     X = checkpoint_data
     _checkpoint_model(max_iter=1, callbacks=[Checkpoint(tmp_path)]).fit(X)
@@ -720,6 +731,17 @@ def test_out_of_memory_during_training_is_reported_with_advice(X, monkeypatch, e
     with pytest.raises(InsufficientMemoryError, match=r"Ran out of memory on cpu during training.*batch_size") as info:
         model.fit(X)
     assert info.value.__cause__ is error
+
+
+def test_out_of_memory_during_prediction_is_reported_with_advice(fitted, X, monkeypatch):
+    model = pickle.loads(pickle.dumps(fitted["FCDAERecommender"]))  # a copy to break
+
+    def forward(x):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
+
+    monkeypatch.setattr(model.module_, "forward", forward)
+    with pytest.raises(InsufficientMemoryError, match="Ran out of memory on cpu during prediction"):
+        model.predict(X)
 
 
 def test_other_errors_during_training_are_not_rewritten(X, monkeypatch):
