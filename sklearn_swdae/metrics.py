@@ -12,6 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ._validation import _binarize_interactions
+
 __all__ = [
     "recall_at_k",
     "ndcg_at_k",
@@ -360,7 +362,6 @@ def score_recommender(estimator, X, y=None, *, metric="ndcg@100", held_out_fract
     score : float
         Mean over the users that have held-out items.
     """
-    from ._validation import _binarize_interactions
     from .model_selection import split_fold_in
 
     if y is None:
