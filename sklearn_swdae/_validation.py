@@ -61,18 +61,57 @@ def check_interactions(estimator, X, *, reset, name="X"):
     -------
     X : scipy.sparse.csr_array of shape (n_users, n_items), dtype float32
         Binary interactions.
+
+    Raises
+    ------
+    ValueError
+        When X is not 2D, has no user or no item, contains negative, NaN or
+        infinite values, has (outside fit) another number of items than in
+        fit, or (in fit) has no interaction at all.  Users (rows) without
+        interactions are allowed everywhere.
     """
+    if not reset:
+        _check_n_items(estimator, X)
     X = validate_data(
         estimator,
         X,
         accept_sparse=_ACCEPT_SPARSE,
         dtype=(np.float64, np.float32),
-        ensure_all_finite=True,
+        # _binarize_interactions checks finiteness with a message about feedback.
+        ensure_all_finite=False,
         ensure_min_samples=1,
         ensure_min_features=1,
         reset=reset,
     )
-    return _binarize_interactions(X, name=name)
+    X = _binarize_interactions(X, name=name)
+    if reset and X.nnz == 0:
+        # Nothing to learn from: the spectral embedding, the loss and the
+        # item statistics are all undefined on an all-zero matrix.
+        raise ValueError(
+            f"{name} has no interactions (every entry is zero or missing): fit needs at "
+            "least one positive entry. Users without interactions are allowed, but not "
+            "a matrix without any; check the data loading and filtering steps."
+        )
+    return X
+
+
+def _check_n_items(estimator, X):
+    """The number of items of a prediction-time X must be that of fit.
+
+    Checked before scikit-learn's own check so the message can say what the
+    columns are and how to align them; its first sentence is scikit-learn's.
+    """
+    expected = getattr(estimator, "n_features_in_", None)
+    # Only objects with a shape: lists are left to scikit-learn's check.
+    shape = getattr(X, "shape", None)
+    if expected is None or shape is None or len(shape) != 2 or shape[1] == expected:
+        return
+    raise ValueError(
+        f"X has {shape[1]} features, but {type(estimator).__name__} is expecting "
+        f"{expected} features as input. Columns are items: pass histories over the "
+        f"{expected} items seen in fit, in the same order (map item ids to the training "
+        "columns and drop items unseen in fit), or refit on the new item set."
+    )
 
 
 __all__ = ["check_interactions"]

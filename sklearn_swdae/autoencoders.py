@@ -10,6 +10,8 @@ from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ._memory import check_prediction_memory, is_out_of_memory, out_of_memory_error
+from ._persistence import torch_state_from_bytes, torch_state_to_bytes
 from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
 from .base import BaseRecommender
@@ -222,14 +224,26 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self.module_.generator = None  # generators do not pickle; only training needs one
         return self
 
+    def _check_query(self, X):
+        X = super()._check_query(X)
+        check_prediction_memory(
+            self.module_, min(X.shape[0], self._batch_rows(X.shape[1])), X.shape[1], self.device_
+        )
+        return X
+
     def _score_batch(self, X_batch):
         return self._device_scores(X_batch).float().cpu().numpy()
 
     def _device_scores(self, X_batch):
         """Scores of a CSR batch as a tensor on the model's device."""
         self.module_.eval()
-        with torch.no_grad(), precision_context(self.device_, self.precision):
-            return self.module_(csr_to_torch(X_batch, self.device_))
+        try:
+            with torch.no_grad(), precision_context(self.device_, self.precision):
+                return self.module_(csr_to_torch(X_batch, self.device_))
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise out_of_memory_error(exc, None, self.device_, "prediction") from exc
+            raise
 
     def _top_n_batch(self, X_batch, top_n, exclude_seen):
         # On a GPU only the top-N lists cross to the host, not the scores.
@@ -242,7 +256,8 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         top_scores, top = torch.topk(scores, top_n, dim=1)
         return top.cpu().numpy(), top_scores.cpu().numpy()
 
-    # Pickling: weights travel as CPU tensors and the module is rebuilt on
+    # Pickling: weights travel as torch.save bytes of CPU tensors, read back
+    # with weights_only=True (no code runs), and the module is rebuilt on
     # load, on the training device if present, else on the CPU, so a model
     # trained on a GPU predicts on a CPU-only machine.
     def __getstate__(self):
@@ -250,14 +265,19 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         module = state.get("module_")
         if module is not None:
             state["module_"] = None
-            state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            state["_module_state"] = torch_state_to_bytes(
+                {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            )
             state["device_"] = str(self.device_)
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
         module_state = state.pop("_module_state", None)
         super().__setstate__(state)
         if module_state is not None:
+            if isinstance(module_state, bytes):
+                module_state = torch_state_from_bytes(module_state)
             device = torch.device(self.device_)
             if device.type == "cuda" and not torch.cuda.is_available():
                 device = torch.device("cpu")
@@ -433,6 +453,8 @@ class SparseWideDAERecommender(_BaseDAERecommender):
             )
         if mask.shape[0] < 1:
             raise ValueError(f"{source} must have at least one hidden unit (row).")
+        if mask.dtype != bool and not np.isfinite(mask.data).all():
+            raise ValueError(f"{source} contains NaN or infinity; pass a boolean mask.")
         mask = (mask != 0).astype(bool)
         unlinked = np.flatnonzero(np.asarray(mask.sum(axis=0)).ravel() == 0)
         if unlinked.size:
@@ -682,6 +704,13 @@ class _AnnealedNegativeELBO:
         self.total_anneal_steps = total_anneal_steps
         self.step = 0
         self.beta = 0.0
+
+    def state_dict(self):
+        """The annealing step, saved in training checkpoints."""
+        return {"step": self.step, "beta": self.beta}
+
+    def load_state_dict(self, state):
+        self.step, self.beta = state["step"], state["beta"]
 
     def __call__(self, logits, targets, module):
         self.beta = min(self.anneal_cap, self.step / self.total_anneal_steps)

@@ -24,13 +24,14 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ._persistence import VersionedStateMixin
 from ._validation import check_interactions
 from .metrics import score_recommender, top_k_items
 
 __all__ = ["BaseRecommender"]
 
 
-class BaseRecommender(BaseEstimator):
+class BaseRecommender(VersionedStateMixin, BaseEstimator):
     """Mixin-style base class implementing the prediction convention.
 
     Subclasses implement ``fit`` (which must call

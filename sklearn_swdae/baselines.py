@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
+from ._memory import check_ease_memory
 from ._validation import check_interactions
 from .base import BaseRecommender
 
@@ -130,6 +131,7 @@ class EASERecommender(BaseRecommender):
         self : object
         """
         X = check_interactions(self, X, reset=True)
+        check_ease_memory(X.shape[1])
         gram = (X.T @ X).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += self.l2
         precision = np.linalg.inv(gram)

@@ -24,6 +24,7 @@ from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted, check_random_state
 from threadpoolctl import threadpool_limits
 
+from ._persistence import VersionedStateMixin
 from ._validation import check_interactions
 
 __all__ = ["ItemGrouper", "GroupedInteractions", "resolve_overlap"]
@@ -309,7 +310,7 @@ def _kmeans(X, n_clusters, init, n_init, max_iter, random_state):
     return best
 
 
-class ItemGrouper(TransformerMixin, BaseEstimator):
+class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
     """Learn K overlapping item groups from implicit feedback (SW-DAE, section 3.1).
 
     Items are embedded in F dimensions, clustered into K groups with

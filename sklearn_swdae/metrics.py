@@ -12,6 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ._validation import _binarize_interactions
+
 __all__ = [
     "recall_at_k",
     "ndcg_at_k",
@@ -92,8 +94,19 @@ def _check_pair(y_true, y_score):
             f"y_true and y_score must have the same shape, got {tuple(np.shape(y_true))} "
             f"and {y_score.shape}."
         )
+    if 0 in y_score.shape:
+        raise ValueError(
+            f"y_true and y_score are empty (shape {y_score.shape}); pass at least one user "
+            "and one item."
+        )
     if np.isnan(y_score).any():
-        raise ValueError("y_score contains NaN.")
+        raise ValueError("y_score contains NaN; scores must be numbers (-inf excludes an item).")
+    true_values = sp.csr_array(y_true).data if sp.issparse(y_true) else np.asarray(y_true, dtype=np.float64)
+    if not np.isfinite(true_values).all() or (true_values < 0).any():
+        raise ValueError(
+            "y_true must be finite and non-negative: relevant (held-out) items are its "
+            "positive entries, the others zero."
+        )
     return y_score
 
 
@@ -363,7 +376,7 @@ def score_recommender(estimator, X, y=None, *, metric="ndcg@100", held_out_fract
                     f"y must be a held-out matrix of X's shape {tuple(fold_in.shape)}, got "
                     f"{tuple(held_out.shape)}."
                 )
-        held_out = sp.csr_array(held_out)
+        held_out = _binarize_interactions(held_out, name="y")
     values = evaluate_rankings(estimator.decision_function, fold_in, held_out, [metric])[metric]
     if np.all(np.isnan(values)):
         raise ValueError(

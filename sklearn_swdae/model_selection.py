@@ -32,6 +32,11 @@ def _as_csr(X, name="X"):
         if X.ndim != 2:
             raise ValueError(f"{name} must be 2D (n_users, n_items), got shape {X.shape}.")
         X = sp.csr_array(X)
+    if not np.isfinite(X.data).all():
+        raise ValueError(
+            f"{name} contains NaN or infinity; implicit feedback must be finite: drop or fill "
+            "those entries first."
+        )
     if X.nnz and X.data.min() < 0:
         raise ValueError(f"{name} contains negative values; implicit feedback must be >= 0.")
     X = X.copy()

@@ -17,6 +17,7 @@ import time
 import numpy as np
 import torch
 
+from ._memory import check_training_memory, is_out_of_memory, out_of_memory_error
 from ._torch_utils import csr_to_torch, seeded_generator
 from .metrics import evaluate_rankings
 
@@ -156,6 +157,15 @@ class TrainingEngine:
     random_state : numpy RandomState
         Shuffling and dropout.
 
+    Notes
+    -----
+    The loop state (``epoch``, ``best_epoch``, ``best_state``,
+    ``since_best``, ``history``, the optimizer and the random generators)
+    lives on the engine: :meth:`state_dict` and :meth:`load_state_dict` let
+    a :class:`~sklearn_swdae.checkpoint.Checkpoint` save it every epoch and
+    resume from it.  Running out of memory raises
+    :class:`~sklearn_swdae.exceptions.InsufficientMemoryError` with advice.
+
     Examples
     --------
     >>> import numpy as np, torch
@@ -207,6 +217,12 @@ class TrainingEngine:
         self.history = []
         self.stop_training = False
         self.global_step = 0
+        # Loop state, kept on the engine so that state_dict() can save it and
+        # a Checkpoint callback can resume from it (sklearn_swdae.checkpoint).
+        self.epoch = 0
+        self.best_score, self.best_epoch, self.best_state, self.since_best = -np.inf, 0, None, 0
+        self.optimizer = None
+        self.data = None
 
     def _scores(self, X_batch):
         with torch.no_grad(), precision_context(self.device, self.precision):
@@ -234,17 +250,40 @@ class TrainingEngine:
         best_epoch : int
             1-based epoch whose weights the module holds at the end (the
             last one when there is no validation).
+
+        Raises
+        ------
+        InsufficientMemoryError
+            Before training when it certainly does not fit in the device's
+            free memory, and when torch or numpy runs out of memory during
+            training; the message says how to proceed.
         """
-        module = self.module.to(self.device)
+        n_validation = 0 if validation is None else validation[0].shape[0]
+        check_training_memory(self.module, X.shape[0], X.shape[1], self.batch_size, self.device, n_validation)
+        try:
+            return self._fit(X, validation)
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise out_of_memory_error(exc, self.batch_size, self.device) from exc
+            raise
+        finally:
+            self.data = None
+
+    def _fit(self, X, validation):
+        module = self.module = self.module.to(self.device)
         if hasattr(module, "generator"):
             module.generator = seeded_generator(self.random_state, self.device)
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate, weight_decay=self.alpha)
+        optimizer = self.optimizer = torch.optim.Adam(
+            module.parameters(), lr=self.learning_rate, weight_decay=self.alpha
+        )
+        self.data = (X, validation)
         for callback in self.callbacks:
-            callback.on_train_begin(self)
+            callback.on_train_begin(self)  # a Checkpoint may resume: load_state_dict()
 
         n_users = X.shape[0]
-        best_score, best_epoch, best_state, since_best = -np.inf, 0, None, 0
-        for epoch in range(1, self.max_iter + 1):
+        for epoch in range(self.epoch + 1, self.max_iter + 1):
+            if self.stop_training:  # resumed from a run that had stopped
+                break
             tic = time.perf_counter()
             module.train()
             order = self.random_state.permutation(n_users)
@@ -265,25 +304,83 @@ class TrainingEngine:
             if validation is not None:
                 record.update(self.validate(*validation))
                 score = record[VALIDATION_METRICS[0]]
-                improved = score > best_score + self.tol
-                if score > best_score:
-                    best_score, best_epoch = score, epoch
-                    best_state = copy.deepcopy(module.state_dict())
+                improved = score > self.best_score + self.tol
+                if score > self.best_score:
+                    self.best_score, self.best_epoch = score, epoch
+                    self.best_state = copy.deepcopy(module.state_dict())
                     record["best"] = True
-                since_best = 0 if improved else since_best + 1
+                self.since_best = 0 if improved else self.since_best + 1
             else:
-                best_epoch = epoch
+                self.best_epoch = epoch
             record["dur"] = time.perf_counter() - tic
+            self.epoch = epoch
             self.history.append(record)
+            # Decided before the callbacks, so that a checkpoint saved by one
+            # of them knows whether training is over.
+            if self.n_iter_no_change is not None and self.since_best >= self.n_iter_no_change:
+                self.stop_training = True
             for callback in self.callbacks:
                 callback.on_epoch_end(self, record)
-            if self.n_iter_no_change is not None and since_best >= self.n_iter_no_change:
-                self.stop_training = True
             if self.stop_training:
                 break
-        if best_state is not None:
-            module.load_state_dict(best_state)
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
         module.eval()
         for callback in self.callbacks:
             callback.on_train_end(self)
-        return best_epoch
+        return self.best_epoch
+
+    def state_dict(self):
+        """Everything needed to continue training exactly from the last epoch.
+
+        Module and optimizer state, the epoch, the history, the best epoch
+        and its weights, the early-stopping counter, and the states of the
+        numpy RandomState (shuffling) and of the module's torch generator
+        (dropout), so that a resumed run draws what the uninterrupted one
+        would have.  Only tensors, numbers, strings and plain containers:
+        ``torch.load(..., weights_only=True)`` reads it back.
+        """
+        _, keys, pos, has_gauss, cached_gaussian = self.random_state.get_state(legacy=True)
+        generator = getattr(self.module, "generator", None)
+        loss_state = self.loss_fn.state_dict() if hasattr(self.loss_fn, "state_dict") else None
+        return {
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "stop_training": self.stop_training,
+            "history": copy.deepcopy(self.history),
+            "module": self.module.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "best_score": float(self.best_score),
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+            "since_best": self.since_best,
+            "numpy_rng": {
+                "keys": torch.from_numpy(keys.astype(np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached_gaussian": float(cached_gaussian),
+            },
+            "torch_rng": None if generator is None else generator.get_state(),
+            "loss": loss_state,
+        }
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` saved (call it after ``on_train_begin`` started)."""
+        self.module.load_state_dict(state["module"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch = state["epoch"]
+        self.global_step = state["global_step"]
+        self.stop_training = state["stop_training"]
+        self.history = list(state["history"])
+        self.best_score = state["best_score"]
+        self.best_epoch = state["best_epoch"]
+        self.best_state = state["best_state"]
+        self.since_best = state["since_best"]
+        rng = state["numpy_rng"]
+        self.random_state.set_state(
+            ("MT19937", rng["keys"].numpy().astype(np.uint32), rng["pos"], rng["has_gauss"], rng["cached_gaussian"])
+        )
+        if state["torch_rng"] is not None:
+            self.module.generator.set_state(state["torch_rng"])
+        if state["loss"] is not None:
+            self.loss_fn.load_state_dict(state["loss"])

@@ -416,6 +416,12 @@ def _parse_float_column(fields, column, what):
             values[row] = float(text)
         except ValueError:
             raise ValueError(f"{fields.where(row)}: {what} {text!r} is not a number.") from None
+        if np.isinf(values[row]):
+            # NaN (an empty field) means "unknown"; infinity means a corrupt file.
+            raise ValueError(
+                f"{fields.where(row)}: {what} {text!r} is infinite; values must be finite "
+                "numbers (leave the field empty for an unknown value)."
+            )
     return values
 
 

@@ -149,6 +149,11 @@ def preprocess_interactions(X, preset=None, *, min_rating=None, min_user_items=N
     min_item_users = settings.get("min_item_users") or 0
 
     X = _as_csr(X)
+    if np.isinf(X.data).any():
+        raise ValueError(
+            "X contains infinite values; ratings and counts must be finite (NaN marks an "
+            "unknown rating). Fix or drop those entries first."
+        )
     if min_rating is None:
         if X.nnz and np.nanmin(X.data, initial=0) < 0:
             raise ValueError(
