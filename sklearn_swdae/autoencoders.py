@@ -10,6 +10,7 @@ from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ._parallel import inner_thread_limit, limit_torch_threads
 from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
 from .base import BaseRecommender
@@ -137,7 +138,10 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self : object
             Fitted recommender.
         """
-        return self._fit_autoencoder(X)
+        # In a worker of a parallel sweep, torch keeps to the worker's share
+        # of the cores (see sklearn_swdae._parallel).
+        with limit_torch_threads(inner_thread_limit()):
+            return self._fit_autoencoder(X)
 
     def _prepare_structure(self, X, random_state, carried_connectivity):
         """Hook: learn structure (e.g. item groups) from the training matrix.
