@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ._torch_utils import csr_to_torch, seeded_generator
-from .distributed import _current as _data_parallel
+from ._data_parallel import _current as _data_parallel
 from .metrics import evaluate_rankings
 
 __all__ = ["Callback", "PrintLog", "TrainingEngine", "VALIDATION_METRICS"]

@@ -13,7 +13,8 @@ import scipy.sparse as sp
 import torch
 
 from sklearn_swdae.datasets import make_interactions
-from sklearn_swdae.distributed import _DataParallel, _ShardGenerator, data_parallel, main
+from sklearn_swdae._data_parallel import _DataParallel, _ShardGenerator
+from sklearn_swdae.distributed import data_parallel, main
 from sklearn_swdae.layers import dense_dropout, sparse_dropout
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,6 +83,7 @@ def _write_log(path, n_users=301):
         fh.writelines(f"u{u},i{i}\n" for u, i in zip(users, items))
 
 
+@pytest.mark.slow  # about a minute: three processes import torch
 def test_torchrun_two_gloo_ranks_match_one_process(tmp_path, monkeypatch):
     """2 CPU ranks (gloo, loopback) train the model that 1 process trains.
 
@@ -111,6 +113,7 @@ def test_torchrun_two_gloo_ranks_match_one_process(tmp_path, monkeypatch):
     ]  # fmt: skip
     run = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
+    assert "data-parallel training on 2 ranks (gloo)" in run.stderr
 
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
