@@ -117,6 +117,13 @@ class TrainingEngine:
     random_state : numpy RandomState
         Shuffling and dropout.
 
+    Notes
+    -----
+    Inside :func:`sklearn_swdae.distributed.data_parallel`, each process
+    trains on its block of the rows of every mini-batch and the gradients
+    are summed over the processes, so that all of them take the step of the
+    whole batch (see :mod:`sklearn_swdae.distributed`).
+
     Examples
     --------
     >>> import numpy as np, torch
