@@ -16,8 +16,8 @@ import time
 import numpy as np
 import torch
 
-from ._torch_utils import csr_to_torch, seeded_generator
 from ._data_parallel import _current as _data_parallel
+from ._torch_utils import csr_to_torch, seeded_generator
 from .metrics import evaluate_rankings
 
 __all__ = ["Callback", "PrintLog", "TrainingEngine", "VALIDATION_METRICS"]
@@ -226,7 +226,7 @@ class TrainingEngine:
             for start in range(0, n_users, self.batch_size):
                 batch = X[np.sort(order[start : start + self.batch_size])]
                 if parallel is not None:
-                    batch, share = parallel.shard(batch, module.generator)
+                    batch, share = parallel.shard(batch, getattr(module, "generator", None))
                 x = csr_to_torch(batch, self.device)
                 logits = module(x)
                 loss = self.loss_fn(logits, x.to_dense(), module)
