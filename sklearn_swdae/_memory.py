@@ -69,7 +69,7 @@ def memory_advice(batch_size=None):
         steps.append(f"use a smaller batch_size (now {batch_size})")
     steps += [
         "a smaller model (fewer hidden units; for SW-DAE fewer n_clusters or a smaller "
-        "overlap, and layer_backend="sparse" so that only live weights are stored)",
+        "overlap, and layer_backend='sparse' so that only live weights are stored)",
         "fewer items (filter rare items with preprocess_interactions)",
         "or a device with more free memory",
     ]

@@ -4,7 +4,21 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["resolve_device", "csr_to_torch", "seeded_generator"]
+from ._parallel import worker_index
+
+__all__ = ["resolve_device", "worker_device", "csr_to_torch", "seeded_generator"]
+
+
+def worker_device(worker_index, n_gpus):
+    """The GPU of a worker of a parallel sweep: ``cuda:(worker_index mod n_gpus)``.
+
+    Examples
+    --------
+    >>> from sklearn_swdae._torch_utils import worker_device
+    >>> [str(worker_device(i, 2)) for i in range(4)]
+    ['cuda:0', 'cuda:1', 'cuda:0', 'cuda:1']
+    """
+    return torch.device("cuda", worker_index % n_gpus)
 
 
 def resolve_device(device):
@@ -14,11 +28,21 @@ def resolve_device(device):
     ``"cpu"``, ``"cuda"`` and ``"cuda:N"`` are accepted; asking for a GPU
     that is not there raises a ValueError that says what is available,
     rather than a deep torch error at the first tensor transfer.
+
+    With several GPUs, ``"auto"`` and ``"cuda"`` in a worker process of a
+    parallel sweep (a joblib or Dask worker, a ``torchrun`` rank) mean
+    ``cuda:(i mod n_gpus)`` for the worker's number ``i``
+    (:func:`~sklearn_swdae._parallel.worker_index`), so the workers share
+    the GPUs round-robin instead of all using the first.
     """
     if isinstance(device, torch.device):
         device = str(device)
     if not isinstance(device, str):
         raise ValueError(f"device must be a string such as 'auto', 'cpu' or 'cuda:0', got {device!r}.")
+    if device in ("auto", "cuda") and torch.cuda.is_available() and torch.cuda.device_count() > 1:
+        index = worker_index()
+        if index is not None:
+            return worker_device(index, torch.cuda.device_count())
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._memory import check_prediction_memory, is_out_of_memory, out_of_memory_error
 from ._persistence import torch_state_from_bytes, torch_state_to_bytes
+from ._parallel import inner_thread_limit, limit_torch_threads
 from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
 from .base import BaseRecommender
@@ -153,7 +154,10 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self : object
             Fitted recommender.
         """
-        return self._fit_autoencoder(X)
+        # In a worker of a parallel sweep, torch keeps to the worker's share
+        # of the cores (see sklearn_swdae._parallel).
+        with limit_torch_threads(inner_thread_limit()):
+            return self._fit_autoencoder(X)
 
     def _prepare_structure(self, X, random_state, carried_connectivity):
         """Hook: learn structure (e.g. item groups) from the training matrix.

@@ -222,14 +222,19 @@ def _cmd_evaluate(args):
 def _cmd_fit(args):
     X, user_ids, item_ids = _load_preprocessed(args)
     model = _fit(_make_model(args, X.shape[1], X.shape[0]), X)
+    _save_model(model, item_ids, args.out)
+
+
+def _save_model(model, item_ids, path):
+    """Write the model file that ``swdae recommend`` reads."""
     bundle = {
         "kind": _MODEL_FILE_KIND,
         "version": __version__,
         "model": model,
         "item_ids": item_ids,
     }
-    joblib.dump(bundle, args.out)
-    _say(f"saved to {args.out}")
+    joblib.dump(bundle, path)
+    _say(f"saved to {path}")
 
 
 def _read_history(path, item_ids):

@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from threadpoolctl import threadpool_limits
 
 from ._persistence import VersionedStateMixin
+from ._parallel import worker_thread_limit
 from ._validation import check_interactions
 
 __all__ = ["ItemGrouper", "GroupedInteractions", "resolve_overlap"]
@@ -149,8 +150,9 @@ def _relative_residuals(A, s, V):
 
 
 def _n_cpus():
-    """CPUs this process may use (affinity and cgroup quotas included)."""
-    return max(1, joblib.cpu_count())
+    """CPUs this process may use (affinity and cgroup quotas included), and
+    no more than a parallel sweep gives its worker process."""
+    return max(1, min(joblib.cpu_count(), worker_thread_limit() or joblib.cpu_count()))
 
 
 def _nearest_centroids(embedding, centers, n_links):

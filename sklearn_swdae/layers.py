@@ -28,6 +28,19 @@ _ACTIVATIONS = {
 }
 
 
+def _draw(sampler, shape, generator, device, dtype=None):
+    """``sampler(shape)`` (``torch.rand`` or ``torch.randn``) from ``generator``.
+
+    Data-parallel training (:mod:`sklearn_swdae.distributed`) passes a
+    generator with a ``draw`` method: it draws the numbers of the whole
+    mini-batch and returns this process's share, so every process drops out
+    exactly what a single process would.
+    """
+    if hasattr(generator, "draw"):
+        return generator.draw(sampler, shape, device, dtype)
+    return sampler(shape, generator=generator, device=device, dtype=dtype)
+
+
 def sparse_dropout(x, p, generator):
     """Inverted dropout on the stored values of a sparse COO tensor.
 
@@ -61,7 +74,7 @@ def sparse_dropout(x, p, generator):
     if p == 0.0:
         return x
     values = x.values()
-    keep = torch.rand(values.shape, generator=generator, device=values.device) >= p
+    keep = _draw(torch.rand, values.shape, generator, values.device) >= p
     return torch.sparse_coo_tensor(
         x.indices(), values * keep / (1.0 - p), x.shape, is_coalesced=True, check_invariants=False
     )
@@ -107,7 +120,7 @@ def dense_dropout(h, p, generator):
     """Inverted dropout with an explicit generator (reproducible, no global seed)."""
     if p == 0.0:
         return h
-    keep = torch.rand(h.shape, generator=generator, device=h.device) >= p
+    keep = _draw(torch.rand, h.shape, generator, h.device) >= p
     return h * keep / (1.0 - p)
 
 
@@ -551,7 +564,7 @@ class VariationalAutoencoder(nn.Module):
         mu, logvar = self.encode(x)
         if self.training:
             std = torch.exp(0.5 * logvar)
-            noise = torch.randn(mu.shape, generator=self.generator, device=mu.device, dtype=mu.dtype)
+            noise = _draw(torch.randn, mu.shape, self.generator, mu.device, mu.dtype)
             z = mu + noise * std
             self.kl = (0.5 * (-logvar + torch.exp(logvar) + mu.pow(2) - 1.0)).sum(dim=1).mean()
         else:

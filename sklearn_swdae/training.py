@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ._memory import check_training_memory, is_out_of_memory, out_of_memory_error
+from ._data_parallel import _current as _data_parallel
 from ._torch_utils import csr_to_torch, seeded_generator
 from .metrics import evaluate_rankings
 
@@ -166,6 +167,11 @@ class TrainingEngine:
     resume from it.  Running out of memory raises
     :class:`~sklearn_swdae.exceptions.InsufficientMemoryError` with advice.
 
+    Inside :func:`sklearn_swdae.distributed.data_parallel`, each process
+    trains on its block of the rows of every mini-batch and the gradients
+    are summed over the processes, so that all of them take the step of the
+    whole batch (see :mod:`sklearn_swdae.distributed`).
+
     Examples
     --------
     >>> import numpy as np, torch
@@ -271,8 +277,15 @@ class TrainingEngine:
 
     def _fit(self, X, validation):
         module = self.module = self.module.to(self.device)
+        # Inside sklearn_swdae.distributed.data_parallel(): this rank trains
+        # on its block of every mini-batch (None: the whole batch).
+        parallel = _data_parallel()
         if hasattr(module, "generator"):
             module.generator = seeded_generator(self.random_state, self.device)
+            if parallel is not None:
+                module.generator = parallel.shard_generator(module.generator)
+        if parallel is not None:
+            parallel.check_replicas(module, X)
         optimizer = self.optimizer = torch.optim.Adam(
             module.parameters(), lr=self.learning_rate, weight_decay=self.alpha
         )
@@ -291,15 +304,23 @@ class TrainingEngine:
             total_loss = torch.zeros((), device=self.device)
             for start in range(0, n_users, self.batch_size):
                 batch = X[np.sort(order[start : start + self.batch_size])]
+                if parallel is not None:
+                    batch, share = parallel.shard(batch, getattr(module, "generator", None))
                 x = csr_to_torch(batch, self.device)
                 with precision_context(self.device, self.precision):
                     logits = module(x)
                     loss = self.loss_fn(logits, x.to_dense(), module)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                if parallel is None:
+                    loss.backward()
+                else:
+                    parallel.backward(loss, share, module)
                 optimizer.step()
-                total_loss += loss.detach() * batch.shape[0]
+                if batch.shape[0]:  # a rank's block may be empty (and its mean NaN)
+                    total_loss += loss.detach() * batch.shape[0]
                 self.global_step += 1
+            if parallel is not None:
+                total_loss = parallel.all_reduce_sum(total_loss)
             record = {"epoch": epoch, "train_loss": float(total_loss) / n_users}
             if validation is not None:
                 record.update(self.validate(*validation))
