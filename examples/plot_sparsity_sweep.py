@@ -1,6 +1,6 @@
 """
 Sparsity sweep: SW-DAE against the fraction R / K of its connections (Figures 6 and 7)
-=====================================================================================
+======================================================================================
 
 Section 5.9 of the paper links every item to R of the K hidden units and
 varies the sparsity level R / K: 1.0 is a fully connected layer, the paper's

@@ -1,6 +1,6 @@
 """
 Going deeper: stacked SW-DAE with one, two and three hidden layers (section 3.4)
-===============================================================================
+================================================================================
 
 The paper builds deeper SW-DAEs greedily: train the one-hidden-layer model,
 encode the training users, group the K hidden units by their activations
@@ -27,12 +27,15 @@ parser.add_argument("--fast", action="store_true", help="small generated data, f
 parser.add_argument("--dataset", default="generated", help="'generated' or a MovieLens folder, e.g. ml-100k")
 parser.add_argument("--data-home", default=None, help="folder holding the MovieLens folders")
 parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default 3 fast, else 50)")
+parser.add_argument(
+    "--layers", type=int, nargs=3, default=None, metavar="K", help="K_1 K_2 K_3 (default 32 16 8 fast, else 1000 200 50)"
+)
 parser.add_argument("--output", default=None, help="save the figure to this PNG file")
 args, _ = parser.parse_known_args()  # sphinx-gallery passes its own argv
 
 split = load_example_split(args.dataset, fast=args.fast, data_home=args.data_home)
 n_users, n_items = split.train.shape
-K1, K2, K3 = (32, 16, 8) if args.fast else (min(1000, n_items), 200, 50)
+K1, K2, K3 = args.layers or ((32, 16, 8) if args.fast else (min(1000, n_items), 200, 50))
 epochs = args.epochs or (3 if args.fast else 50)
 print(f"{split.name}: {n_users} training users x {n_items} items, {epochs} epochs per training run")
 
