@@ -28,7 +28,8 @@ parser.add_argument("--dataset", default="generated", help="'generated' or a Mov
 parser.add_argument("--data-home", default=None, help="folder holding the MovieLens folders")
 parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default 3 fast, else 50)")
 parser.add_argument(
-    "--layers", type=int, nargs=3, default=None, metavar="K", help="K_1 K_2 K_3 (default 32 16 8 fast, else 1000 200 50)"
+    "--layers", type=int, nargs=3, default=None, metavar="K",
+    help="K_1 K_2 K_3 (default 32 16 8 fast, else 1000 200 50)",
 )
 parser.add_argument("--output", default=None, help="save the figure to this PNG file")
 args, _ = parser.parse_known_args()  # sphinx-gallery passes its own argv

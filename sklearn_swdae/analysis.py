@@ -39,11 +39,15 @@ def _check_pair(pair, name):
     if pair is None:
         return None
     if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-        raise ValueError(f"{name} must be a (fold_in, held_out) pair of matrices or None, got {type(pair).__name__}.")
+        raise ValueError(
+            f"{name} must be a (fold_in, held_out) pair of matrices or None, got {type(pair).__name__}."
+        )
     return pair
 
 
-def sweep(models, values, X_train, validation, test=None, *, parameter="value", metrics=DEFAULT_SWEEP_METRICS, verbose=0):
+def sweep(
+    models, values, X_train, validation, test=None, *, parameter="value", metrics=DEFAULT_SWEEP_METRICS, verbose=0
+):
     """Fit every model at every value and score it on held-out users.
 
     Parameters
@@ -99,11 +103,8 @@ def sweep(models, values, X_train, validation, test=None, *, parameter="value", 
     values = list(values)
     if not values:
         raise ValueError("values must hold at least one value to sweep.")
-    held_out_sets = [
-        (name, pair)
-        for name, pair in (("validation", _check_pair(validation, "validation")), ("test", _check_pair(test, "test")))
-        if pair is not None
-    ]
+    pairs = (("validation", _check_pair(validation, "validation")), ("test", _check_pair(test, "test")))
+    held_out_sets = [(name, pair) for name, pair in pairs if pair is not None]
     records = []
     for value in values:
         for name, factory in models.items():
@@ -381,7 +382,9 @@ def load_example_split(dataset="generated", *, fast=False, data_home=None, n_hel
         X, _ = make_interactions(
             n_users, n_items, n_groups, density=0.05, groups_per_user=2, noise=0.05, random_state=random_state
         )
-        split = strong_generalization_split(X, n_validation=n_held_out, n_test=n_held_out, random_state=random_state)
+        split = strong_generalization_split(
+            X, n_validation=n_held_out, n_test=n_held_out, random_state=random_state
+        )
         split["name"] = f"generated {n_users} x {n_items}"
         return split
     folder = Path(data_home) if data_home is not None else _default_data_home()

@@ -458,7 +458,11 @@ class StackedDenoisingAutoencoder(nn.Module):
             raise ValueError(f"expected {len(self.encoders)} autoencoders, got {len(autoencoders)}.")
         with torch.no_grad():
             for level, autoencoder in enumerate(autoencoders):
-                for mine, theirs in ((self.encoders[level], autoencoder.encoder), (self.decoders[level], autoencoder.decoder)):
+                pairs = (
+                    (self.encoders[level], autoencoder.encoder),
+                    (self.decoders[level], autoencoder.decoder),
+                )
+                for mine, theirs in pairs:
                     if mine.weight.shape != theirs.weight.shape:
                         raise ValueError(
                             f"layer {level}: autoencoder weight shape {tuple(theirs.weight.shape)} "

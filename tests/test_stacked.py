@@ -11,6 +11,7 @@ from sklearn_swdae import ItemGrouper, SparseWideDAERecommender
 from sklearn_swdae._torch_utils import csr_to_torch
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.layers import DenoisingAutoencoder, StackedDenoisingAutoencoder
+from sklearn_swdae.training import Callback
 
 
 def _grouper():
@@ -74,14 +75,11 @@ def test_decoder_masks_are_the_transposes_and_stay_zero(stacked):
 def test_fine_tuning_starts_from_the_pretrained_layers(X):
     pretrained = []
 
-    class Capture:
+    class Capture(Callback):
         def on_train_begin(self, engine):
             module = engine.module
             if isinstance(module, StackedDenoisingAutoencoder):
                 pretrained.append({k: v.clone() for k, v in module.state_dict().items()})
-
-        def on_epoch_end(self, engine, record):
-            pass
 
         def on_train_end(self, engine):
             if isinstance(engine.module, DenoisingAutoencoder):
