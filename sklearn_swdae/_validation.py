@@ -7,8 +7,11 @@ from sklearn.utils.validation import validate_data
 _ACCEPT_SPARSE = ("csr", "csc", "coo", "dok", "lil", "bsr", "dia")
 
 
-def _binarize_interactions(X, name="X"):
+def _binarize_interactions(X, name="X", binarize=True):
     """Return X as a float32 CSR array whose stored entries are all one.
+
+    With ``binarize=False`` the same checks apply but the non-negative
+    values are kept (e.g. hidden activations grouped by ItemGrouper).
 
     Implicit feedback only says whether a user consumed an item, so every
     positive value means "consumed" and zero means "not observed".  Negative
@@ -33,6 +36,11 @@ def _binarize_interactions(X, name="X"):
             "feedback must be non-negative: positive entries mean 'consumed', "
             "zeros mean 'not observed'. Binarize or clip your data first."
         )
+    if not binarize:
+        X = sp.csr_array(X, copy=True)
+        X.eliminate_zeros()
+        X.sum_duplicates()
+        return X
     if sp.issparse(X):
         X = X.copy()
         X.eliminate_zeros()
@@ -42,7 +50,7 @@ def _binarize_interactions(X, name="X"):
     return sp.csr_array((np.asarray(X) > 0).astype(np.float32))
 
 
-def check_interactions(estimator, X, *, reset, name="X"):
+def check_interactions(estimator, X, *, reset, name="X", binarize=True):
     """Validate a users x items implicit-feedback matrix and binarize it.
 
     Parameters
@@ -56,11 +64,13 @@ def check_interactions(estimator, X, *, reset, name="X"):
         Whether this call comes from ``fit``.
     name : str, default="X"
         Name used in error messages.
+    binarize : bool, default=True
+        False keeps the (non-negative, finite) values instead of ones.
 
     Returns
     -------
     X : scipy.sparse.csr_array of shape (n_users, n_items), dtype float32
-        Binary interactions.
+        Binary interactions (float32 or float64 values when not ``binarize``).
 
     Raises
     ------
@@ -83,7 +93,7 @@ def check_interactions(estimator, X, *, reset, name="X"):
         ensure_min_features=1,
         reset=reset,
     )
-    X = _binarize_interactions(X, name=name)
+    X = _binarize_interactions(X, name=name, binarize=binarize)
     if reset and X.nnz == 0:
         # Nothing to learn from: the spectral embedding, the loss and the
         # item statistics are all undefined on an all-zero matrix.

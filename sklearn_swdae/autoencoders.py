@@ -20,6 +20,7 @@ from .grouping import ItemGrouper
 from .layers import (
     LAYER_BACKENDS,
     DenoisingAutoencoder,
+    StackedDenoisingAutoencoder,
     VariationalAutoencoder,
     count_parameters,
     resolve_layer_backend,
@@ -204,29 +205,37 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self.module_ = self._build_module(X.shape[1], random_state)
         self.n_parameters_ = count_parameters(self.module_)
         loss_fn = self._make_loss()
+        engine = self._make_engine(self.module_, loss_fn, random_state, validation is not None)
+        self.best_epoch_ = engine.fit(X_train, validation)
+        self.history_ = engine.history
+        self.n_iter_ = len(engine.history)
+        self._after_training(loss_fn)
+        self._fit_deeper(X_train, validation, random_state, loss_fn)
+        self.module_.generator = None  # generators do not pickle; only training needs one
+        return self
+
+    def _make_engine(self, module, loss_fn, random_state, validating):
+        """The TrainingEngine of one training run with this estimator's settings."""
         callbacks = list(self.callbacks or [])
         if self.verbose:
             callbacks.append(PrintLog())
-        engine = TrainingEngine(
-            self.module_,
+        return TrainingEngine(
+            module,
             loss_fn,
             device=self.device_,
             learning_rate=self.learning_rate,
             alpha=self.alpha,
             batch_size=self.batch_size,
             max_iter=self.max_iter,
-            n_iter_no_change=self.n_iter_no_change if validation is not None else None,
+            n_iter_no_change=self.n_iter_no_change if validating else None,
             tol=self.tol,
             precision=self.precision,
             callbacks=callbacks,
             random_state=random_state,
         )
-        self.best_epoch_ = engine.fit(X_train, validation)
-        self.history_ = engine.history
-        self.n_iter_ = len(engine.history)
-        self._after_training(loss_fn)
-        self.module_.generator = None  # generators do not pickle; only training needs one
-        return self
+
+    def _fit_deeper(self, X_train, validation, random_state, loss_fn):
+        """Hook: grow and fine-tune a deeper network from the trained module_."""
 
     def _check_query(self, X):
         X = super()._check_query(X)
@@ -353,6 +362,22 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         connectivity); passing both ``grouper`` and such an X is an error.
     connectivity : {array-like, sparse matrix} of shape (K, n_items) of bool, default=None
         A precomputed mask; every item needs at least one link.
+    stacked_layer_sizes : sequence of int or None, default=None
+        Widths K_2, ..., K_d of hidden layers stacked under the first one
+        (section 3.4, "Going deeper"); None or ``()`` is the paper's
+        one-hidden-layer SW-DAE.  The stack is built greedily: the first
+        layer is trained as usual; the training users are encoded to its
+        K_1 hidden activations; these are grouped like items by a clone of
+        ``grouper`` (the default grouper when None) with ``n_clusters=K_2``,
+        ``n_components`` capped below K_1 and ``binarize=False``; a
+        one-hidden-layer autoencoder with that connectivity is trained to
+        reconstruct the activations (Bernoulli cross-entropy, the sigmoid
+        decoder of equations 4-5); and so on for every K_l.  The layers' weights are
+        copied into a :class:`~sklearn_swdae.layers.StackedDenoisingAutoencoder`
+        (decoder masks are the transposes, in reverse order) that is
+        fine-tuned end to end with ``loss`` (equation 5).  Every run (each
+        layer, then the fine-tuning) takes up to ``max_iter`` epochs.  Each
+        K_l must not exceed K_{l-1}; needs ``activation="sigmoid"``.
     activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
         Hidden activation; the paper uses the sigmoid.
     loss : {"multinomial", "bernoulli"}, default="multinomial"
@@ -379,6 +404,18 @@ class SparseWideDAERecommender(_BaseDAERecommender):
     max_iter : int, default=100
         Number of epochs.
     {selection_parameters}
+    layer_backend : {"auto", "dense", "sparse"}, default="auto"
+        How the masked encoder and decoder store and multiply their weights
+        (:class:`~sklearn_swdae.layers.MaskedLinear`).  "sparse" keeps the
+        live weights only: the encoder multiplies the sparse histories by a
+        gather-scatter over their non-zeros and links, the decoder by
+        sparse products; no (K, n_items) dense array is allocated and Adam
+        updates a tenth of the weights.  "dense" multiplies by the dense
+        weight times the mask.  "auto" (see
+        :func:`~sklearn_swdae.layers.resolve_layer_backend`) uses the sparse
+        encoder everywhere and the sparse decoder on the CPU, keeping the
+        decoder dense on a GPU.  Both compute the same model; the choice
+        only changes speed and memory (``benchmarks/RESULTS.md``).
     random_state : int, RandomState instance or None, default=None
         Seeds the grouper, the validation split, the weights, shuffling and
         dropout.  With an int, fit on the CPU is reproducible.
@@ -387,17 +424,33 @@ class SparseWideDAERecommender(_BaseDAERecommender):
 
     Attributes
     ----------
+    layer_backends_ : tuple of two {"dense", "sparse"}
+        Backends of the encoder and the decoder chosen at fit.
     connectivity_ : scipy.sparse.csr_array of shape (K, n_items), dtype bool
-        The encoder's mask (the decoder uses its transpose).
+        The encoder's mask (the decoder uses its transpose); of the first
+        layer when stacked.
+    connectivities_ : list of scipy.sparse.csr_array of bool
+        Every layer's encoder mask, ``connectivities_[l]`` of shape
+        (K_{l+1}, K_l) with K_0 = n_items; ``[connectivity_]`` without
+        ``stacked_layer_sizes``.
+    hidden_groupers_ : list of ItemGrouper
+        The fitted groupers of the hidden units, one per stacked layer
+        (empty without ``stacked_layer_sizes``).
+    pretraining_histories_ : list of list of dict
+        The engine history of every layer's greedy training, first layer
+        first (``history_`` is then the fine-tuning's); empty without
+        ``stacked_layer_sizes``.
     grouper_ : ItemGrouper or None
         The fitted grouper, when the connectivity was learned here.
     module_ : torch.nn.Module
-        The trained :class:`~sklearn_swdae.layers.DenoisingAutoencoder`.
+        The trained :class:`~sklearn_swdae.layers.DenoisingAutoencoder`, or
+        :class:`~sklearn_swdae.layers.StackedDenoisingAutoencoder` when stacked.
     {training_attributes}
     device_ : torch.device
         Where the module lives.
     n_parameters_ : int
-        Live weights and biases: ``2 * nnz(connectivity_) + K + n_items``.
+        Live weights and biases: ``2 * nnz(connectivity_) + K + n_items``
+        for one hidden layer.
     n_features_in_ : int
         Number of items.
 
@@ -421,6 +474,7 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         "grouper": [HasMethods(["fit"]), None],
         "connectivity": ["array-like", "sparse matrix", None],
         "layer_backend": [StrOptions(set(LAYER_BACKENDS))],
+        "stacked_layer_sizes": [list, tuple, None],
     }
 
     def __init__(
@@ -428,6 +482,7 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         grouper=None,
         connectivity=None,
         *,
+        stacked_layer_sizes=None,
         activation="sigmoid",
         loss="multinomial",
         input_dropout=0.6,
@@ -443,9 +498,9 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         device="auto",
         precision="float32",
         callbacks=None,
+        layer_backend="auto",
         random_state=None,
         verbose=0,
-        layer_backend="auto",
     ):
         self._set_params_from_init(locals())
 
@@ -493,6 +548,10 @@ class SparseWideDAERecommender(_BaseDAERecommender):
                     grouper.set_params(random_state=random_state)
             self.grouper_ = grouper.fit(X)
             self.connectivity_ = sp.csr_array(self.grouper_.connectivity_)
+        self.connectivities_ = [self.connectivity_]
+        self.hidden_groupers_ = []
+        self.pretraining_histories_ = []
+        self._check_stacked_layer_sizes()
 
     def _encoder_mask(self, n_items):
         return self.connectivity_.shape[0], self.connectivity_
@@ -503,6 +562,98 @@ class SparseWideDAERecommender(_BaseDAERecommender):
             resolve_layer_backend(self.layer_backend, density, self.device_, sparse_input=True),
             resolve_layer_backend(self.layer_backend, density, self.device_, sparse_input=False),
         )
+
+    def _check_stacked_layer_sizes(self):
+        sizes = list(self.stacked_layer_sizes or [])
+        width = self.connectivity_.shape[0]
+        for position, size in enumerate(sizes):
+            if isinstance(size, bool) or not isinstance(size, (Integral, np.integer)) or size < 1:
+                raise ValueError(
+                    f"stacked_layer_sizes must hold positive ints, got {size!r} at position {position}."
+                )
+            if size > width:
+                raise ValueError(
+                    f"stacked_layer_sizes[{position}]={size} exceeds the width of the layer below "
+                    f"(K={width}): each stacked layer groups the hidden units of the one below."
+                )
+            width = size
+        if sizes and self.activation != "sigmoid":
+            raise ValueError(
+                f"stacked_layer_sizes needs activation='sigmoid' (got {self.activation!r}): deeper "
+                "layers reconstruct the activations of the layer below as probabilities."
+            )
+        return [int(size) for size in sizes]
+
+    def _build_module(self, n_items, random_state):
+        if len(self.connectivities_) == 1:
+            return super()._build_module(n_items, random_state)
+        return StackedDenoisingAutoencoder(
+            n_items,
+            [mask.toarray() for mask in self.connectivities_],
+            self.activation,
+            self.input_dropout,
+            self.hidden_dropout,
+            random_state,
+        )
+
+    def _encode(self, module, X):
+        """Hidden activations of the rows of X as a CSR array (eval mode)."""
+        module.eval()
+        blocks = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], self._prediction_batch_size):
+                batch = csr_to_torch(X[start : start + self._prediction_batch_size], self.device_)
+                blocks.append(module.encode(batch).float().cpu().numpy())
+        return sp.csr_array(np.vstack(blocks))
+
+    def _hidden_grouper(self, n_clusters, H, random_state):
+        """The grouping procedure of the first layer, applied to hidden units."""
+        grouper = ItemGrouper() if self.grouper is None else clone(self.grouper)
+        params = grouper.get_params()
+        n_components = params.get("n_components", 50)
+        grouper.set_params(
+            n_clusters=n_clusters,
+            n_components=max(1, min(n_components, H.shape[1] - 1, H.shape[0] - 1)),
+            binarize=False,
+        )
+        if params.get("random_state", 0) is None:
+            grouper.set_params(random_state=random_state)
+        return grouper.fit(H)
+
+    def _fit_deeper(self, X_train, validation, random_state, loss_fn):
+        sizes = self._check_stacked_layer_sizes()
+        if not sizes:
+            return
+        layers, H = [self.module_], X_train
+        self.pretraining_histories_ = [self.history_]
+        for size in sizes:
+            H = self._encode(layers[-1], H)
+            grouper = self._hidden_grouper(size, H, random_state)
+            mask = sp.csr_array(grouper.connectivity_)
+            layer = DenoisingAutoencoder(
+                H.shape[1],
+                size,
+                mask.toarray(),
+                self.activation,
+                self.input_dropout,
+                self.hidden_dropout,
+                random_state,
+            )
+            # The activations are soft targets in (0, 1): no ranking to
+            # validate, so every epoch is kept.
+            engine = self._make_engine(layer, _bernoulli_loss, random_state, validating=False)
+            engine.fit(H, None)
+            layer.generator = None
+            layers.append(layer)
+            self.hidden_groupers_.append(grouper)
+            self.connectivities_.append(mask)
+            self.pretraining_histories_.append(engine.history)
+        self.module_ = self._build_module(X_train.shape[1], random_state).load_pretrained(layers)
+        self.n_parameters_ = count_parameters(self.module_)
+        engine = self._make_engine(self.module_, loss_fn, random_state, validation is not None)
+        self.best_epoch_ = engine.fit(X_train, validation)
+        self.history_ = engine.history
+        self.n_iter_ = len(engine.history)
 
 
 @_fill_doc

@@ -379,6 +379,13 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the solver's starting vector and K-means.  Pass an int for
         reproducible masks.
+    binarize : bool, default=True
+        Whether fit treats every positive value of X as 1 (implicit
+        feedback).  False keeps the non-negative values, so the co-occurrence
+        X^T X is weighted by them: this groups the hidden units of a trained
+        SW-DAE by their activations on the training users (the "items" are
+        then hidden units), as the stacked SW-DAE does (section 3.4; see
+        ``stacked_layer_sizes`` of :class:`SparseWideDAERecommender`).
 
     Attributes
     ----------
@@ -451,6 +458,7 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         "kmeans_n_init": [Interval(Integral, 1, None, closed="left")],
         "kmeans_max_iter": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "binarize": ["boolean"],
     }
 
     def __init__(
@@ -466,6 +474,7 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         kmeans_n_init=1,
         kmeans_max_iter=100,
         random_state=None,
+        binarize=True,
     ):
         self.n_clusters = n_clusters
         self.overlap = overlap
@@ -478,6 +487,7 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         self.kmeans_n_init = kmeans_n_init
         self.kmeans_max_iter = kmeans_max_iter
         self.random_state = random_state
+        self.binarize = binarize
 
     def _check_sizes(self, n_users, n_items):
         if self.n_clusters > n_items:
@@ -522,7 +532,8 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
             Implicit feedback.  Positive values mean consumed and are
-            binarized; negative, NaN or infinite values raise ValueError.
+            binarized (unless ``binarize=False``); negative, NaN or infinite
+            values raise ValueError.
         y : None
             Ignored.
 
@@ -531,7 +542,7 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted grouper.
         """
-        X = check_interactions(self, X, reset=True)
+        X = check_interactions(self, X, reset=True, binarize=self.binarize)
         n_users, n_items = X.shape
         R = self._check_sizes(n_users, n_items)
         random_state = check_random_state(self.random_state)

@@ -14,6 +14,7 @@ __all__ = [
     "MaskedLinear",
     "DenoisingAutoencoder",
     "VariationalAutoencoder",
+    "StackedDenoisingAutoencoder",
     "count_parameters",
     "l2_normalize_rows",
     "resolve_layer_backend",
@@ -590,3 +591,129 @@ def count_parameters(module):
         if isinstance(layer, MaskedLinear) and layer.backend == "dense" and layer.mask is not None:
             total -= int(layer.mask.numel() - layer.mask.sum().item())
     return int(total)
+
+
+def _masked_layer_pair(n_in, n_out, mask, random_state):
+    """Encoder (n_in -> n_out, ``mask``) and decoder (transposed mask) layers.
+
+    Glorot-initialized with the effective fans of the mask, in the order
+    encoder then decoder, as :class:`DenoisingAutoencoder` draws them.
+    """
+    if mask is None:
+        fan_in, fan_out, mask_t = n_in, n_out, None
+    else:
+        mask = np.asarray(mask, dtype=bool)
+        n_live = int(mask.sum())
+        fan_in, fan_out, mask_t = n_live / max(n_out, 1), n_live / max(n_in, 1), mask.T
+    encoder = MaskedLinear(glorot_uniform((n_out, n_in), fan_in, fan_out, random_state), mask)
+    decoder = MaskedLinear(glorot_uniform((n_in, n_out), fan_out, fan_in, random_state), mask_t)
+    return encoder, decoder
+
+
+class StackedDenoisingAutoencoder(nn.Module):
+    """Stacked sparse denoising autoencoder (section 3.4 of the paper).
+
+    Layer l maps its K_{l-1} inputs to K_l hidden units through the mask
+    ``masks[l]`` (K_0 being the number of items); the decoder applies the
+    transposed masks in reverse order (equation 7), so the network is
+    [n_items, K_1, ..., K_d, ..., K_1, n_items].  Every hidden and
+    intermediate decoder unit uses ``activation``; ``forward`` returns the
+    last decoder's logits, which rank the items.  Training corrupts the input
+    with ``input_dropout`` and the innermost code with ``hidden_dropout``.
+
+    :meth:`load_pretrained` copies the weights of greedily trained
+    one-hidden-layer autoencoders into the stack (the paper's pretraining).
+
+    Parameters
+    ----------
+    n_items : int
+        Number of items (input and output units).
+    masks : list of ndarray of bool
+        ``masks[l]`` has shape (K_{l+1}, K_l) with K_0 = ``n_items``.
+    activation : str
+        "sigmoid", "tanh", "relu" or "identity".
+    input_dropout, hidden_dropout : float
+        Dropout probabilities of the input corruption and of the code.
+    random_state : numpy RandomState
+        Draws the initial weights (layer by layer, encoder then decoder).
+
+    Attributes
+    ----------
+    encoders, decoders : torch.nn.ModuleList of MaskedLinear
+        ``encoders[l]`` and ``decoders[l]`` are layer l's two halves;
+        ``decoders[l]`` maps K_{l+1} units back to K_l.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sklearn_swdae.layers import StackedDenoisingAutoencoder
+    >>> masks = [np.eye(4, 6, dtype=bool) | np.eye(4, 6, k=2, dtype=bool), np.eye(2, 4, dtype=bool)]
+    >>> module = StackedDenoisingAutoencoder(6, masks, "sigmoid", 0.5, 0.2, np.random.RandomState(0))
+    >>> module.eval()(torch.ones(3, 6).to_sparse()).shape, module.encode(torch.ones(3, 6)).shape
+    (torch.Size([3, 6]), torch.Size([3, 2]))
+    """
+
+    def __init__(self, n_items, masks, activation, input_dropout, hidden_dropout, random_state):
+        super().__init__()
+        self.encoders = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        n_in = n_items
+        for mask in masks:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.ndim != 2 or mask.shape[1] != n_in:
+                raise ValueError(f"masks must chain: expected a mask with {n_in} columns, got {mask.shape}.")
+            encoder, decoder = _masked_layer_pair(n_in, mask.shape[0], mask, random_state)
+            self.encoders.append(encoder)
+            self.decoders.append(decoder)
+            n_in = mask.shape[0]
+        self.activation = activation
+        self.input_dropout = input_dropout
+        self.hidden_dropout = hidden_dropout
+        self.generator = None
+
+    def encode(self, x):
+        """The code a^d of a batch (equation 6); input dropout when training."""
+        if self.training:
+            x = sparse_dropout(x, self.input_dropout, self.generator)
+        for encoder in self.encoders:
+            x = _ACTIVATIONS[self.activation](encoder(x))
+        return x
+
+    def forward(self, x):
+        h = self.encode(x)
+        if self.training:
+            h = dense_dropout(h, self.hidden_dropout, self.generator)
+        for level in range(len(self.decoders) - 1, 0, -1):
+            h = _ACTIVATIONS[self.activation](self.decoders[level](h))
+        return self.decoders[0](h)
+
+    def load_pretrained(self, autoencoders):
+        """Copy the weights of one-hidden-layer autoencoders, one per layer.
+
+        Parameters
+        ----------
+        autoencoders : list of DenoisingAutoencoder
+            ``autoencoders[l]`` was trained on the codes of layer l - 1 (on
+            the items for l = 0); its encoder and decoder become layer l.
+
+        Returns
+        -------
+        self : StackedDenoisingAutoencoder
+        """
+        if len(autoencoders) != len(self.encoders):
+            raise ValueError(f"expected {len(self.encoders)} autoencoders, got {len(autoencoders)}.")
+        with torch.no_grad():
+            for level, autoencoder in enumerate(autoencoders):
+                pairs = (
+                    (self.encoders[level], autoencoder.encoder),
+                    (self.decoders[level], autoencoder.decoder),
+                )
+                for mine, theirs in pairs:
+                    if mine.weight.shape != theirs.weight.shape:
+                        raise ValueError(
+                            f"layer {level}: autoencoder weight shape {tuple(theirs.weight.shape)} "
+                            f"!= {tuple(mine.weight.shape)}."
+                        )
+                    mine.weight.copy_(theirs.effective_weight())
+                    mine.bias.copy_(theirs.bias)
+        return self

@@ -25,3 +25,31 @@ def test_quickstart_runs_and_reports_both_models(monkeypatch, capsys):
 def test_every_example_has_a_gallery_docstring(script):
     source = (EXAMPLES / script).read_text()
     assert source.startswith('"""'), f"{script} needs a sphinx-gallery title docstring"
+
+
+# --- The analysis examples (stacked SW-DAE, diagnostics, sweeps) -----------
+
+ANALYSIS_EXAMPLES = {
+    "plot_width_sweep.py": ["SW-DAE ", "FC-DAE ", "Mult-DAE ", "Mult-VAE "],
+    "plot_sparsity_sweep.py": ["  0.031", "  1.000"],
+    "plot_generalization.py": ["SW-DAE: 1082 parameters", "FC-DAE: 9782 parameters"],
+    "plot_stacked.py": ["hidden layers 32 - 16 - 8", "masks [(32, 150), (16, 32), (8, 16)]"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(ANALYSIS_EXAMPLES))
+def test_analysis_example_runs_fast_and_saves_its_figure(script, monkeypatch, capsys, tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    output = tmp_path / "figure.png"
+    monkeypatch.setattr(sys, "argv", [script, "--fast", "--output", str(output)])
+    try:
+        runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    finally:
+        plt.close("all")
+    out = capsys.readouterr().out
+    for expected in ANALYSIS_EXAMPLES[script]:
+        assert expected in out, f"{script} did not print {expected!r}"
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
