@@ -92,26 +92,27 @@ print(f"{source}: {split.train.shape[0]} training users x {split.train.shape[1]}
       f"{len(genre_names)} genres")
 
 # %%
-# SW-DAE
-# ------
-# The paper's sparsity: each item links to R = 0.1 K of the K units.
-model = SparseWideDAERecommender(
-    grouper=ItemGrouper(n_clusters=K, overlap=0.1, n_components=n_components, random_state=0),
-    max_iter=max_iter, learning_rate=learning_rate, device="cpu", random_state=0,
-)
+# The item groups
+# ---------------
+# The hidden units of SW-DAE are the groups of an :class:`ItemGrouper`
+# with the paper's sparsity: each item links to R = 0.1 K of the K groups.
+# The groups alone say what the units are about; SW-DAE is trained on them
+# below, to explain a recommendation.
 tic = time.perf_counter()
-model.fit(split.train)
-sizes = np.asarray(model.connectivity_.sum(axis=1)).ravel()
-print(f"SW-DAE: K={K} units, group sizes {sizes.min()}..{sizes.max()} (median "
-      f"{np.median(sizes):.0f}), {max_iter} epochs in {time.perf_counter() - tic:.1f}s")
+grouper = ItemGrouper(n_clusters=K, overlap=0.1, n_components=n_components, random_state=0)
+grouper.fit(split.train)
+sizes = np.asarray(grouper.connectivity_.sum(axis=1)).ravel()
+print(f"ItemGrouper: K={K} groups, R={grouper.overlap_} links per item, group sizes "
+      f"{sizes.min()}..{sizes.max()} (median {np.median(sizes):.0f}), "
+      f"{time.perf_counter() - tic:.1f}s")
 
 # %%
 # Table 8: the top three genres of a few units
 # --------------------------------------------
 # For each genre of the paper's Table 8, the unit (with at least
 # ``min_group_size`` items) whose group has the largest share of it.
-composition = group_genre_composition(model, item_genres)
-units = [int(top_units_for_genre(model, item_genres, genre, n_units=1, genre_names=genre_names,
+composition = group_genre_composition(grouper, item_genres)
+units = [int(top_units_for_genre(grouper, item_genres, genre, n_units=1, genre_names=genre_names,
                                  min_group_size=min_group_size)[0])
          for genre in described]
 print(f"\n{'genre':<14}{'unit':>6}{'items':>7}  top three genres (% of the group's items)")
@@ -124,7 +125,7 @@ for genre, (unit, top) in zip(described, top_genres_of_units(composition, genre_
 # --------------------------------------------------------
 fig, axes = plt.subplots(1, len(shown_genres), figsize=(5.2 * len(shown_genres), 6.5))
 for ax, genre in zip(axes, shown_genres):
-    top = top_units_for_genre(model, item_genres, genre, n_units=25, genre_names=genre_names,
+    top = top_units_for_genre(grouper, item_genres, genre, n_units=25, genre_names=genre_names,
                               min_group_size=min_group_size)
     plot_genre_heatmap(composition, top, genre_names, ax=ax, title=f"top {top.size} units: {genre}")
 fig.suptitle(f"Genre composition of SW-DAE's item groups on {source} (K={K}, R=0.1 K)", fontsize=10)
@@ -136,8 +137,15 @@ if args.out:
 # %%
 # Why was an item recommended?
 # ----------------------------
-# The first test user with held-out items; their top recommendation is
-# explained by the units that add the most to its logit.
+# SW-DAE on those groups; the first test user with held-out items has their
+# top recommendation explained by the units that add the most to its logit.
+model = SparseWideDAERecommender(
+    connectivity=grouper.connectivity_, max_iter=max_iter, learning_rate=learning_rate,
+    device="cpu", random_state=0,
+)
+tic = time.perf_counter()
+model.fit(split.train)
+print(f"\nSW-DAE: {max_iter} epochs in {time.perf_counter() - tic:.1f}s, best epoch {model.best_epoch_}")
 user = int(np.flatnonzero(np.diff(split.test_held_out.indptr) > 0)[0])
 why = explain_recommendation(model, split.test_fold_in[[user]], n_units=3)
 print(f"\ntest user {user} ({split.test_fold_in[[user]].nnz} items seen): top recommendation "
