@@ -45,6 +45,7 @@ parser.add_argument("--data-root", default=os.environ.get("SWDAE_SHARED_DATA", "
                          "../shared/data)")
 parser.add_argument("--max-iter", type=int, default=None, help="epochs of every autoencoder")
 parser.add_argument("--test-fraction", type=float, default=0.1, help="share of test users")
+parser.add_argument("--device", default="auto", help='torch device: "auto" (CUDA if available), "cpu", "cuda"')
 parser.add_argument("--out", default=None, help="save the figure to this PNG file")
 args, _ = parser.parse_known_args()  # sphinx-gallery passes its own argv
 
@@ -81,7 +82,7 @@ print(f"{source}: {X.shape[0]} users x {X.shape[1]} items; {split.train.shape[0]
 # ----------
 # SW-DAE with the paper's sparsity (R = 0.1 K), and the paper's cold-start
 # baselines with the same number of epochs.  Popularity ignores the history.
-training = dict(max_iter=max_iter, learning_rate=learning_rate, device="cpu", random_state=0)
+training = dict(max_iter=max_iter, learning_rate=learning_rate, device=args.device, random_state=0)
 models = {
     "SW-DAE": SparseWideDAERecommender(
         grouper=ItemGrouper(n_clusters=K, overlap=0.1, n_components=n_components, random_state=0),

@@ -52,6 +52,7 @@ parser.add_argument("--data-root", default=os.environ.get("SWDAE_SHARED_DATA", "
                     help="folder holding the MovieLens folders (default: $SWDAE_SHARED_DATA or "
                          "../shared/data)")
 parser.add_argument("--max-iter", type=int, default=None, help="epochs of SW-DAE")
+parser.add_argument("--device", default="auto", help='torch device: "auto" (CUDA if available), "cpu", "cuda"')
 parser.add_argument("--out", default=None, help="save the figure to this PNG file")
 args, _ = parser.parse_known_args()  # sphinx-gallery passes its own argv
 
@@ -141,7 +142,7 @@ if args.out:
 # top recommendation explained by the units that add the most to its logit.
 model = SparseWideDAERecommender(
     connectivity=grouper.connectivity_, max_iter=max_iter, learning_rate=learning_rate,
-    device="cpu", random_state=0,
+    device=args.device, random_state=0,
 )
 tic = time.perf_counter()
 model.fit(split.train)
