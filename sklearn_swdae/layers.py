@@ -139,10 +139,10 @@ def resolve_layer_backend(backend, mask_density, device, sparse_input):
     ``"auto"`` picks the sparse kernels when the mask keeps at most 35% of
     the connections and either the layer reads the sparse user histories
     (the encoder: a gather-scatter over the batch's non-zeros, whatever the
-    device) or it runs on the CPU, where the sparse product of the decoder
-    does ten times fewer operations and Adam updates only the live weights.
-    On a GPU the decoder stays dense-masked: a dense matrix product on the
-    tensor cores beats cuSPARSE at these densities (see
+    device) or it runs on the CPU, where the sparse decoder does ten times
+    fewer operations and Adam updates only the live weights.  On a GPU the
+    decoder stays dense-masked, the configuration measured there (one H200
+    run; the sparse decoder was not timed on a GPU, see
     ``benchmarks/RESULTS.md``).  Fully connected layers are always dense.
 
     Parameters
