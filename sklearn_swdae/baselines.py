@@ -431,13 +431,19 @@ class WMFRecommender(BaseRecommender):
             model.fit(sp.csr_matrix(X, dtype=np.float32), show_progress=False)
         model.user_factors = None  # training users are never scored again
         self.model_ = model
-        self.item_factors_ = np.asarray(model.item_factors)
+        self.item_factors_ = model.item_factors
         self.n_parameters_ = int(self.item_factors_.size)
         self.n_flops_ = 2 * self.n_parameters_
         return self
 
     def _score_batch(self, X_batch):
+        model = self.model_
+        if not model.item_factors.flags.writeable:
+            # Loaded from a read-only memory map: implicit's solver needs
+            # writeable buffers.
+            model.item_factors = self.item_factors_ = model.item_factors.copy()
+            model._YtY = None
         X_batch = sp.csr_matrix(X_batch, dtype=np.float32)
         with threadpool_limits(1, "blas"):
-            factors = self.model_.recalculate_user(np.arange(X_batch.shape[0]), X_batch)
+            factors = model.recalculate_user(np.arange(X_batch.shape[0]), X_batch)
         return factors @ self.item_factors_.T
