@@ -167,12 +167,19 @@ class Context:
         self.selected = {}  # model key -> (config, fitted model)
 
     def autoencoder_params(self, **extra):
-        return dict(max_iter=self.args.epochs, device=self.device, random_state=self.args.seed, **extra)
+        return dict(
+            max_iter=self.args.epochs,
+            batch_size=self.args.batch_size,
+            learning_rate=self.args.learning_rate,
+            device=self.device,
+            random_state=self.args.seed,
+            **extra,
+        )
 
     def updates(self):
         """Adam updates of an autoencoder fit (90% of the training users)."""
         n_fit = self.split.train.shape[0] - round(0.1 * self.split.train.shape[0])
-        return self.args.epochs * math.ceil(n_fit / 500)
+        return self.args.epochs * math.ceil(n_fit / self.args.batch_size)
 
 
 def multvae_params(ctx, anneal_cap=0.2):
@@ -287,15 +294,17 @@ def search(key, ctx):
             del model  # free GPU memory of the losers early
     model, record = best
     ctx.selected[key] = (record["config"], model)
-    test = evaluate(model, split.test_fold_in, split.test_held_out)
-    log(f"  {LABELS[key]:<10} selected {json.dumps(record['config'])}: test NDCG@100 "
-        f"{test['ndcg@100']:.4f} ± {test['ndcg@100_se']:.4f}")
+    result = {}
+    if not ctx.args.validation_only:
+        test = result["test"] = evaluate(model, split.test_fold_in, split.test_held_out)
+        log(f"  {LABELS[key]:<10} selected {json.dumps(record['config'])}: test NDCG@100 "
+            f"{test['ndcg@100']:.4f} ± {test['ndcg@100_se']:.4f}")
     return {
         "model": LABELS[key],
         "key": key,
         "selected": record["config"],
         "validation": record["validation"],
-        "test": test,
+        **result,
         "n_parameters": int(model.n_parameters_),
         "n_flops": int(model.n_flops_),
         "fit_seconds": record["fit_seconds"],
@@ -329,8 +338,11 @@ def run_dataset(name, args, device):
         "validation_users": int(split.validation_fold_in.shape[0]),
         "test_users": int(split.test_fold_in.shape[0]),
         "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
         "k_grid": args.k_grid,
         "quick": args.quick,
+        "validation_only": args.validation_only,
         "device": str(device),
         "cuda_device": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -363,9 +375,15 @@ def _millions(n):
     return f"{n / 1e6:.3f}"
 
 
+def _reported(meta):
+    """Which users the table reports: test users, or validation users only."""
+    return ("validation", "validation_users") if meta["validation_only"] else ("test", "test_users")
+
+
 def markdown_table(meta, rows):
+    part, count = _reported(meta)
     lines = [
-        f"### {meta['dataset']}: {meta['test_users']} test users "
+        f"### {meta['dataset']}: {meta[count]} {part} users "
         f"({meta['users']} users x {meta['items']} items)",
         "",
         "| model | selected on validation | Recall@20 | Recall@50 | NDCG@100 | parameters (M) "
@@ -376,7 +394,7 @@ def markdown_table(meta, rows):
         if "skipped" in row:
             lines.append(f"| {row['model']} | not run: {row['skipped']} | | | | | | | |")
             continue
-        t = row["test"]
+        t = row[part]
         cells = [f"{t[m]:.4f} ± {t[m + '_se']:.4f}" for m in METRICS]
         lines.append(
             f"| {row['model']} | {_config_text(row['selected'])} | {' | '.join(cells)} | "
@@ -385,8 +403,8 @@ def markdown_table(meta, rows):
         )
     run = [r for r in rows if "skipped" not in r]
     if run:
-        best = max(run, key=lambda r: r["test"]["ndcg@100"])
-        lines += ["", f"Best test NDCG@100: {best['model']} ({best['test']['ndcg@100']:.4f})."]
+        best = max(run, key=lambda r: r[part]["ndcg@100"])
+        lines += ["", f"Best {part} NDCG@100: {best['model']} ({best[part]['ndcg@100']:.4f})."]
     return "\n".join(lines) + "\n"
 
 
@@ -399,17 +417,18 @@ def plot(meta, rows, path):
     except ImportError:
         log("matplotlib is not installed: no plot (pip install matplotlib)")
         return None
+    part, count = _reported(meta)
     run = [r for r in rows if "skipped" not in r and r["n_parameters"] > 0]
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for row in run:
-        t = row["test"]
+        t = row[part]
         ax.errorbar(row["n_parameters"], t["ndcg@100"], yerr=t["ndcg@100_se"], fmt="o", capsize=3)
         ax.annotate(row["model"], (row["n_parameters"], t["ndcg@100"]), textcoords="offset points",
                     xytext=(5, 4), fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
-    ax.set_ylabel("test NDCG@100 (± s.e.)")
-    ax.set_title(f"{meta['dataset']}: {meta['test_users']} test users")
+    ax.set_ylabel(f"{part} NDCG@100 (± s.e.)")
+    ax.set_title(f"{meta['dataset']}: {meta[count]} {part} users")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -448,6 +467,8 @@ def parse_args(argv=None):
                         help="SW-DAE's K values (paper: multiples of 1000); K > n_items are dropped")
     parser.add_argument("--fc-grid", type=int, nargs="+", default=[200, 600, 1000], help="FC-DAE widths")
     parser.add_argument("--epochs", type=int, default=100, help="epochs of every autoencoder (paper: 100)")
+    parser.add_argument("--batch-size", type=int, default=500, help="users per mini-batch (paper: 500)")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (paper: 1e-3)")
     parser.add_argument("--validation-users", type=float, default=0.1)
     parser.add_argument("--test-users", type=float, default=0.1)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -456,6 +477,8 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 3 epochs, one K (40) and one FC width (32) unless given, "
                         "one or two configs per model")
+    parser.add_argument("--validation-only", action="store_true",
+                        help="configuration studies: report validation users, never evaluate test users")
     parser.add_argument("--out", default="bench_accuracy_results", help="output folder")
     args = parser.parse_args(argv)
     names = list(args.datasets or [])

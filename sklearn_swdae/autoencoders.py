@@ -809,7 +809,8 @@ class _UserNodeDAE(DenoisingAutoencoder):
             items = sparse_dropout(items, self.input_dropout, self.generator)
         pre = self.encoder(items)
         users = indices[:, is_user]
-        pre = pre.index_add(0, users[0], self.user_weights[users[1] - self.n_items])
+        user_terms = self.user_weights[users[1] - self.n_items].to(pre.dtype)  # pre may be autocast
+        pre = pre.index_add(0, users[0], user_terms)
         return _ACTIVATIONS[self.activation](pre)
 
 

@@ -47,6 +47,23 @@ def test_quick_mode_runs_every_model(bench, tmp_path, capsys):
     assert (tmp_path / "synthetic.png").stat().st_size > 0
 
 
+def test_validation_only_never_touches_test_users(bench, tmp_path, monkeypatch):
+    evaluated = []
+    real = bench.evaluate
+
+    def spy(model, fold_in, held_out):
+        evaluated.append(fold_in.shape[0])
+        return real(model, fold_in, held_out)
+
+    monkeypatch.setattr(bench, "evaluate", spy)
+    bench.main(["--dataset", "synthetic", "--quick", "--validation-users", "50", "--test-users", "70",
+                "--models", "ease", "fcdae", "--validation-only", "--device", "cpu", "--out", str(tmp_path)])
+    assert evaluated and set(evaluated) == {50}
+    result = json.loads((tmp_path / "synthetic.json").read_text())
+    assert all("test" not in row for row in result["rows"])
+    assert "50 validation users" in (tmp_path / "synthetic.md").read_text()
+
+
 def test_parse_args_datasets_and_quick(bench):
     args = bench.parse_args(["--datasets", "ml-100k", "ml-1m", "--quick", "--k-grid", "500", "2000"])
     assert args.names == ["ml-100k", "ml-1m"] and args.k_grid == [500] and args.epochs == 3
