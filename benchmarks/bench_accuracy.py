@@ -11,7 +11,8 @@ training users (``validation_fraction=0.1``), never on test users.
 
 Models and searches (``--models``; the paper's settings, section 4):
 
-- ``swdae``: SW-DAE, K over ``--k-grid`` (K <= n_items), R = 0.1 K, F = 50.
+- ``swdae``: SW-DAE, K over ``--k-grid`` (K <= n_items), R = 0.1 K
+  (``--overlap``), F = 50.
 - ``swdae-p``: SW-DAE with Mult-VAE's number of parameters at R = 0.1 K
   (``n_clusters_for_parameters``); reported as not reachable when that needs
   more groups than items.
@@ -188,9 +189,13 @@ def multvae_params(ctx, anneal_cap=0.2):
     )
 
 
+def links(ctx, K):
+    return max(1, int(ctx.args.overlap * K + 0.5))
+
+
 def grouper(ctx, K):
     n_components = max(1, min(50, min(ctx.split.train.shape) - 1))
-    return ItemGrouper(n_clusters=K, overlap=0.1, n_components=n_components, random_state=ctx.args.seed)
+    return ItemGrouper(n_clusters=K, overlap=ctx.args.overlap, n_components=n_components, random_state=ctx.args.seed)
 
 
 def candidates(key, ctx):
@@ -202,7 +207,7 @@ def candidates(key, ctx):
         if not ks:
             raise LookupError(f"every K of --k-grid {args.k_grid} exceeds the {ctx.n_items} items")
         return [
-            ({"K": K, "R": max(1, int(0.1 * K + 0.5))},
+            ({"K": K, "R": links(ctx, K)},
              SparseWideDAERecommender(grouper=grouper(ctx, K), **ctx.autoencoder_params()))
             for K in ks
         ]
@@ -213,15 +218,15 @@ def candidates(key, ctx):
             m = ctx.n_items
             budget = (m + 1) * 600 + 601 * 400 + 201 * 600 + 601 * m
         try:
-            K = n_clusters_for_parameters(budget, ctx.n_items, overlap=0.1)
+            K = n_clusters_for_parameters(budget, ctx.n_items, overlap=ctx.args.overlap)
         except ValueError:
             m = ctx.n_items
-            most = 2 * m * max(1, int(0.1 * m + 0.5)) + 2 * m
+            most = 2 * m * links(ctx, m) + 2 * m
             raise LookupError(
-                f"Mult-VAE's {budget:,} parameters need K > n_items = {m} at R = 0.1 K "
+                f"Mult-VAE's {budget:,} parameters need K > n_items = {m} at R = {ctx.args.overlap:g} K "
                 f"(K = {m} gives {most:,})"
             ) from None
-        return [({"K": K, "R": max(1, int(0.1 * K + 0.5)), "budget": budget},
+        return [({"K": K, "R": links(ctx, K), "budget": budget},
                  SparseWideDAERecommender(grouper=grouper(ctx, K), **ctx.autoencoder_params()))]
     if key == "fcdae":
         return [({"n_hidden": h}, FCDAERecommender(n_hidden=h, **ctx.autoencoder_params())) for h in args.fc_grid]
@@ -341,6 +346,7 @@ def run_dataset(name, args, device):
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "k_grid": args.k_grid,
+        "overlap": args.overlap,
         "quick": args.quick,
         "validation_only": args.validation_only,
         "device": str(device),
@@ -465,6 +471,7 @@ def parse_args(argv=None):
     parser.add_argument("--models", nargs="+", default=list(ALL_MODELS), choices=ALL_MODELS)
     parser.add_argument("--k-grid", type=int, nargs="+", default=[1000, 2000, 3000, 4000, 5000, 6000],
                         help="SW-DAE's K values (paper: multiples of 1000); K > n_items are dropped")
+    parser.add_argument("--overlap", type=float, default=0.1, help="SW-DAE's R / K (paper: 0.1)")
     parser.add_argument("--fc-grid", type=int, nargs="+", default=[200, 600, 1000], help="FC-DAE widths")
     parser.add_argument("--epochs", type=int, default=100, help="epochs of every autoencoder (paper: 100)")
     parser.add_argument("--batch-size", type=int, default=500, help="users per mini-batch (paper: 500)")

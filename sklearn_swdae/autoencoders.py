@@ -78,6 +78,7 @@ class _ActivityL1Loss:
         penalty = module.hidden.abs().sum(dim=1).mean()
         return self.base_loss(logits, targets, module) + self.l1 * penalty
 
+
 # Docstring sections every autoencoder shares, written once and filled into
 # each class docstring by ``_fill_doc`` (numpydoc needs them in each class).
 _DOC_SECTIONS = {
