@@ -193,7 +193,7 @@ def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
         X.data[start:stop] = 0.0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(X, y)
+            model.fit(X, y, check_input=False)  # X and y are already CSC / float64
         X.data[start:stop] = saved
         nonzero = np.flatnonzero(model.coef_)
         rows.append(nonzero)
@@ -215,8 +215,9 @@ class SLIMRecommender(BaseRecommender):
     ``positive=True``, ``alpha = (l1 + l2) / n_users`` and
     ``l1_ratio = l1 / (l1 + l2)``, the same problem divided by
     ``n_users``).  A user's scores are ``x W``.  The regressions run in
-    ``n_jobs`` threads (coordinate descent releases the GIL); each thread
-    holds one copy of X.
+    ``n_jobs`` worker processes (joblib's default backend; scikit-learn's
+    sparse coordinate descent holds the GIL, so threads would not help),
+    each on one copy of X.
 
     Parameters
     ----------
@@ -229,7 +230,8 @@ class SLIMRecommender(BaseRecommender):
     tol : float, default=1e-4
         Tolerance of each regression (scikit-learn's duality-gap test).
     n_jobs : int or None, default=None
-        Threads for the regressions; None means 1, -1 all cores.
+        Processes for the regressions; None means 1 (no worker process),
+        -1 all cores.
     top_n : int, default=100
         Length of the lists returned by :meth:`predict`.
 
@@ -297,8 +299,9 @@ class SLIMRecommender(BaseRecommender):
         alpha = (self.l1 + self.l2) / n_users
         l1_ratio = self.l1 / (self.l1 + self.l2)
         n_chunks = min(n_items, effective_n_jobs(self.n_jobs))
+        # Processes: scikit-learn's sparse coordinate descent holds the GIL.
         with threadpool_limits(1):
-            parts = Parallel(n_jobs=n_chunks, prefer="threads")(
+            parts = Parallel(n_jobs=n_chunks)(
                 delayed(_slim_columns)(X_csc, items, alpha, l1_ratio, self.max_iter, self.tol)
                 for items in np.array_split(np.arange(n_items), n_chunks)
             )
