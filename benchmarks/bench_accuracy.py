@@ -479,7 +479,8 @@ def parse_args(argv=None):
     parser.add_argument("--validation-users", type=float, default=0.1)
     parser.add_argument("--test-users", type=float, default=0.1)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes of SLIM, threads of WMF (-1: all cores)")
+    parser.add_argument("--n-jobs", type=int, default=-1,
+                        help="worker processes of SLIM, threads of WMF (-1: all cores)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 3 epochs, one K (40) and one FC width (32) unless given, "
