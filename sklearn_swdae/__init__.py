@@ -6,15 +6,19 @@ Structure of Auto-Encoding Recommenders", WWW 2020.
 
 from ._version import __version__
 from .autoencoders import (
+    CDAERecommender,
     FCDAERecommender,
     MultDAERecommender,
     MultVAERecommender,
+    PrunedDAERecommender,
     SparseWideDAERecommender,
+    n_clusters_for_parameters,
 )
-from .baselines import EASERecommender, PopularityRecommender
+from .baselines import EASERecommender, PopularityRecommender, SLIMRecommender, WMFRecommender
 from .grouping import GroupedInteractions, ItemGrouper
 
 __all__ = [
+    "CDAERecommender",
     "EASERecommender",
     "FCDAERecommender",
     "GroupedInteractions",
@@ -22,6 +26,10 @@ __all__ = [
     "MultDAERecommender",
     "MultVAERecommender",
     "PopularityRecommender",
+    "PrunedDAERecommender",
+    "SLIMRecommender",
     "SparseWideDAERecommender",
+    "WMFRecommender",
     "__version__",
+    "n_clusters_for_parameters",
 ]

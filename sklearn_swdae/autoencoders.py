@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import _fit_context, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from ._memory import check_prediction_memory, is_out_of_memory, out_of_memory_error
 from ._persistence import torch_state_from_bytes, torch_state_to_bytes
@@ -19,20 +19,28 @@ from .base import BaseRecommender
 from .grouping import ItemGrouper
 from .layers import (
     LAYER_BACKENDS,
+    _ACTIVATIONS,
     DenoisingAutoencoder,
+    MaskedLinear,
     StackedDenoisingAutoencoder,
     VariationalAutoencoder,
+    count_flops,
     count_parameters,
+    glorot_uniform,
     resolve_layer_backend,
+    sparse_dropout,
 )
 from .model_selection import split_fold_in
 from .training import PRECISIONS, PrintLog, TrainingEngine, precision_context
 
 __all__ = [
+    "CDAERecommender",
     "FCDAERecommender",
     "MultDAERecommender",
     "MultVAERecommender",
+    "PrunedDAERecommender",
     "SparseWideDAERecommender",
+    "n_clusters_for_parameters",
 ]
 
 
@@ -47,6 +55,35 @@ def _bernoulli_loss(logits, targets, module):
 
 
 _LOSSES = {"multinomial": _multinomial_loss, "bernoulli": _bernoulli_loss}
+
+
+class _HiddenRecordingDAE(DenoisingAutoencoder):
+    """A DenoisingAutoencoder that keeps the hidden activations of its last
+    training batch, so that a loss can penalize them (FC-reg)."""
+
+    hidden = None
+
+    def encode(self, x):
+        h = super().encode(x)
+        self.hidden = h if self.training else None
+        return h
+
+
+class _ActivityL1Loss:
+    """``base_loss + l1 * sum_k |h_k|``, mean over users (FC-reg, section 5.6).
+
+    ``h`` are the hidden activations before hidden dropout, recorded by
+    :class:`_HiddenRecordingDAE` in the forward pass of the same batch.
+    """
+
+    def __init__(self, base_loss, l1):
+        self.base_loss = base_loss
+        self.l1 = l1
+
+    def __call__(self, logits, targets, module):
+        penalty = module.hidden.abs().sum(dim=1).mean()
+        return self.base_loss(logits, targets, module) + self.l1 * penalty
+
 
 # Docstring sections every autoencoder shares, written once and filled into
 # each class docstring by ``_fill_doc`` (numpydoc needs them in each class).
@@ -82,7 +119,11 @@ _DOC_SECTIONS = {
     best_epoch_ : int
         The epoch whose weights were kept.
     n_iter_ : int
-        Epochs run.""",
+        Epochs run.
+    n_flops_ : int
+        Floating-point operations of one forward pass for one user: twice
+        the live weights multiplied (the convention of the paper's Table 2,
+        see :func:`~sklearn_swdae.layers.count_flops`).""",
 }
 
 
@@ -101,8 +142,11 @@ class _BaseAutoencoderRecommender(BaseRecommender):
     ``__init__`` storing their parameters.  They may override
     ``_prepare_structure`` to learn anything the module needs before
     training, ``_make_loss`` (default: the multinomial likelihood) and
-    ``_after_training`` to record what the loss tracked.  ``n_parameters_``
-    (live weights and biases) is set for every subclass.
+    ``_after_training`` to record what the loss tracked,
+    ``_training_input`` to change the matrix the engine trains on (CDAE's
+    user nodes) and ``_refine`` for a second training phase (pruning).
+    ``n_parameters_`` (live weights and biases) and ``n_flops_`` (see
+    :func:`~sklearn_swdae.layers.count_flops`) are set for every subclass.
     """
 
     # Parameters every autoencoder shares; subclasses add their architecture's.
@@ -201,20 +245,32 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self.device_ = resolve_device(self.device)
         self._prepare_structure(X, random_state, carried_connectivity)
         X_train, validation = self._split_validation(X, random_state)
+        X_train = self._training_input(X_train)
         self.__dict__.pop("layer_backends_", None)  # chosen anew by _build_module
         self.module_ = self._build_module(X.shape[1], random_state)
-        self.n_parameters_ = count_parameters(self.module_)
         loss_fn = self._make_loss()
-        engine = self._make_engine(self.module_, loss_fn, random_state, validation is not None)
-        self.best_epoch_ = engine.fit(X_train, validation)
+        engine = self._train_module(self.module_, loss_fn, X_train, validation, random_state)
+        self.best_epoch_ = engine.best_epoch
         self.history_ = engine.history
         self.n_iter_ = len(engine.history)
         self._after_training(loss_fn)
+        self._refine(X_train, validation, random_state)
         self._fit_deeper(X_train, validation, random_state, loss_fn)
+        self.n_parameters_ = count_parameters(self.module_)
+        self.n_flops_ = count_flops(self.module_)
         self.module_.generator = None  # generators do not pickle; only training needs one
         return self
 
-    def _make_engine(self, module, loss_fn, random_state, validating):
+    def _train_module(self, module, loss_fn, X_train, validation, random_state, max_iter=None):
+        """Train ``module`` with the shared engine; returns the engine.
+
+        ``engine.best_epoch`` is the epoch whose weights the module holds.
+        """
+        engine = self._make_engine(module, loss_fn, random_state, validation is not None, max_iter)
+        engine.best_epoch = engine.fit(X_train, validation)
+        return engine
+
+    def _make_engine(self, module, loss_fn, random_state, validating, max_iter=None):
         """The TrainingEngine of one training run with this estimator's settings."""
         callbacks = list(self.callbacks or [])
         if self.verbose:
@@ -226,13 +282,20 @@ class _BaseAutoencoderRecommender(BaseRecommender):
             learning_rate=self.learning_rate,
             alpha=self.alpha,
             batch_size=self.batch_size,
-            max_iter=self.max_iter,
+            max_iter=self.max_iter if max_iter is None else max_iter,
             n_iter_no_change=self.n_iter_no_change if validating else None,
             tol=self.tol,
             precision=self.precision,
             callbacks=callbacks,
             random_state=random_state,
         )
+
+    def _training_input(self, X_train):
+        """Hook: the matrix the engine trains on (default: the histories)."""
+        return X_train
+
+    def _refine(self, X_train, validation, random_state):
+        """Hook: a further training phase after the first (e.g. pruning)."""
 
     def _fit_deeper(self, X_train, validation, random_state, loss_fn):
         """Hook: grow and fine-tune a deeper network from the trained module_."""
@@ -317,6 +380,9 @@ class _BaseDAERecommender(_BaseAutoencoderRecommender):
     def _make_loss(self):
         return _LOSSES[self.loss]
 
+    #: The torch module class built by ``_build_module``.
+    _module_class = DenoisingAutoencoder
+
     def _layer_backends(self, n_items):
         """(encoder, decoder) backends of :class:`~sklearn_swdae.layers.MaskedLinear`."""
         return ("dense", "dense")
@@ -326,7 +392,7 @@ class _BaseDAERecommender(_BaseAutoencoderRecommender):
         # Fixed at fit so that unpickling rebuilds the same parameter layout.
         if not hasattr(self, "layer_backends_"):
             self.layer_backends_ = self._layer_backends(n_items)
-        return DenoisingAutoencoder(
+        return self._module_class(
             n_items,
             n_hidden,
             mask,
@@ -677,6 +743,12 @@ class FCDAERecommender(_BaseDAERecommender):
         Probability of dropping each consumed item from the input.
     hidden_dropout : float, default=0.2
         Dropout on the hidden layer during training.
+    activity_l1 : float, default=0.0
+        L1 penalty on the hidden activations (before hidden dropout): the
+        loss gains ``activity_l1 * sum_k |h_k|`` per user, averaged over
+        the batch like the likelihood.  Positive values give FC-reg, the
+        "sparsely activated" structure learning of the paper's section 5.6
+        (Table 5 searches 1e-5 to 1e-1; 1e-3 was best on ML-20M).
     alpha : float, default=0.0
         L2 penalty (Adam weight decay, on weights and biases).
     learning_rate : float, default=1e-3
@@ -704,6 +776,10 @@ class FCDAERecommender(_BaseDAERecommender):
     n_features_in_ : int
         Number of items.
 
+    See Also
+    --------
+    PrunedDAERecommender : FC-DAE pruned to a sparse structure and retrained.
+
     Examples
     --------
     >>> from sklearn_swdae import FCDAERecommender
@@ -719,7 +795,10 @@ class FCDAERecommender(_BaseDAERecommender):
     _parameter_constraints: dict = {
         **_BaseDAERecommender._parameter_constraints,
         "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        "activity_l1": [Interval(Real, 0, None, closed="left")],
     }
+
+    _module_class = _HiddenRecordingDAE
 
     def __init__(
         self,
@@ -729,6 +808,7 @@ class FCDAERecommender(_BaseDAERecommender):
         loss="multinomial",
         input_dropout=0.6,
         hidden_dropout=0.2,
+        activity_l1=0.0,
         alpha=0.0,
         learning_rate=1e-3,
         batch_size=500,
@@ -747,6 +827,356 @@ class FCDAERecommender(_BaseDAERecommender):
 
     def _encoder_mask(self, n_items):
         return self.n_hidden, None
+
+    def _make_loss(self):
+        loss = super()._make_loss()
+        return _ActivityL1Loss(loss, self.activity_l1) if self.activity_l1 else loss
+
+    def _after_training(self, loss_fn):
+        self.module_.hidden = None  # frees the last batch's graph
+
+
+def _magnitude_mask(weight, sparsity):
+    """Boolean mask keeping the ``1 - sparsity`` largest-magnitude entries."""
+    magnitudes = weight.detach().abs().flatten()
+    n_keep = max(1, int(round((1.0 - sparsity) * magnitudes.numel())))
+    mask = torch.zeros(magnitudes.numel(), dtype=torch.bool, device=magnitudes.device)
+    mask[torch.topk(magnitudes, n_keep, sorted=False).indices] = True
+    return mask.reshape(weight.shape).cpu().numpy()
+
+
+@_fill_doc
+class PrunedDAERecommender(FCDAERecommender):
+    """FC-DAE whose structure is learned by magnitude pruning (FC-Prune).
+
+    The structure learning of Han et al. (2015) that the paper compares
+    SW-DAE with (section 5.6, Tables 3 and 4): train the fully connected
+    DAE, remove the ``sparsity`` fraction of smallest-magnitude weights of
+    the encoder and, separately, of the decoder (one threshold per layer, as
+    Han et al.), then retrain the surviving weights, starting from their
+    trained values, with the pruned connections held at zero by the
+    layers' masks.  Both phases run on the shared training engine with the
+    same settings; each keeps its best epoch on the validation users.
+
+    Parameters
+    ----------
+    n_hidden : int, default=1000
+        Number of hidden units K.
+    sparsity : float in (0, 1), default=0.5
+        Fraction of each layer's weights removed.  0.9 leaves 10% of the
+        connections, the density of SW-DAE at R = 0.1 K (the paper's
+        FC-Prune-90); the paper's best was 0.5 (FC-Prune-50).
+    retrain_iter : int or None, default=None
+        Epochs of the retraining phase; None uses ``max_iter``.
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
+        Hidden activation.
+    loss : {"multinomial", "bernoulli"}, default="multinomial"
+        Likelihood of the output, as for :class:`SparseWideDAERecommender`.
+    input_dropout : float, default=0.6
+        Probability of dropping each consumed item from the input.
+    hidden_dropout : float, default=0.2
+        Dropout on the hidden layer during training.
+    activity_l1 : float, default=0.0
+        L1 penalty on the hidden activations, as for :class:`FCDAERecommender`.
+    alpha : float, default=0.0
+        L2 penalty (Adam weight decay, on weights and biases).
+    learning_rate : float, default=1e-3
+        Adam learning rate (both phases).
+    batch_size : int, default=500
+        Users per mini-batch.
+    max_iter : int, default=100
+        Epochs of the first (fully connected) phase.
+    {selection_parameters}
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split (the same users in both phases), the
+        weights, shuffling and dropout.  With an int, fit on the CPU is
+        reproducible.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Attributes
+    ----------
+    encoder_mask_ : scipy.sparse.csr_array of shape (n_hidden, n_items), dtype bool
+        Connections of the encoder kept by pruning.
+    decoder_mask_ : scipy.sparse.csr_array of shape (n_items, n_hidden), dtype bool
+        Connections of the decoder kept by pruning.
+    pretrain_history_ : list of dict
+        The history of the fully connected phase (``history_`` is the
+        retraining's).
+    pretrain_best_epoch_ : int
+        The epoch of the fully connected phase whose weights were pruned.
+    module_ : torch.nn.Module
+        The retrained, pruned network.
+    {training_attributes}
+    n_parameters_ : int
+        Live weights and biases after pruning: ``nnz(encoder_mask_) +
+        nnz(decoder_mask_) + n_hidden + n_items``.
+    device_ : torch.device
+        Where the module lives.
+    n_features_in_ : int
+        Number of items.
+
+    Examples
+    --------
+    >>> from sklearn_swdae import PrunedDAERecommender
+    >>> from sklearn_swdae.datasets import make_interactions
+    >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
+    >>> model = PrunedDAERecommender(
+    ...     n_hidden=8, sparsity=0.9, max_iter=3, device="cpu", random_state=0
+    ... ).fit(X)
+    >>> model.encoder_mask_.nnz, model.decoder_mask_.nnz
+    (48, 48)
+    >>> model.n_parameters_ == 48 + 48 + 8 + 60
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **FCDAERecommender._parameter_constraints,
+        "sparsity": [Interval(Real, 0, 1, closed="neither")],
+        "retrain_iter": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_hidden=1000,
+        sparsity=0.5,
+        *,
+        retrain_iter=None,
+        activation="sigmoid",
+        loss="multinomial",
+        input_dropout=0.6,
+        hidden_dropout=0.2,
+        activity_l1=0.0,
+        alpha=0.0,
+        learning_rate=1e-3,
+        batch_size=500,
+        max_iter=100,
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        tol=1e-4,
+        top_n=100,
+        device="auto",
+        precision="float32",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self._set_params_from_init(locals())
+
+    def _prepare_structure(self, X, random_state, carried_connectivity):
+        # A refit starts fully connected: forget the previous fit's masks.
+        for name in ("encoder_mask_", "decoder_mask_"):
+            self.__dict__.pop(name, None)
+
+    def _build_module(self, n_items, random_state):
+        module = super()._build_module(n_items, random_state)
+        if hasattr(self, "encoder_mask_"):
+            # The pruned structure (retraining, or rebuilding when unpickled);
+            # the weights are loaded or copied in by the caller.
+            for name in ("encoder", "decoder"):
+                mask = getattr(self, name + "_mask_").toarray()
+                setattr(module, name, MaskedLinear(np.zeros(mask.shape, dtype=np.float32), mask))
+        return module
+
+    def _refine(self, X_train, validation, random_state):
+        trained = self.module_
+        for name in ("encoder", "decoder"):
+            weight = getattr(trained, name).effective_weight()
+            setattr(self, name + "_mask_", sp.csr_array(_magnitude_mask(weight, self.sparsity)))
+        module = super()._build_module(self.n_features_in_, random_state)
+        with torch.no_grad():
+            for name in ("encoder", "decoder"):
+                old, new = getattr(trained, name), getattr(module, name)
+                weight = old.effective_weight().detach().cpu().numpy()
+                pruned = MaskedLinear(weight, getattr(self, name + "_mask_").toarray())
+                pruned.bias.copy_(old.bias.detach().cpu())
+                setattr(module, name, pruned)
+        self.pretrain_history_, self.pretrain_best_epoch_ = self.history_, self.best_epoch_
+        loss_fn = self._make_loss()
+        engine = self._train_module(
+            module, loss_fn, X_train, validation, random_state, max_iter=self.retrain_iter
+        )
+        self.module_ = module
+        self.best_epoch_ = engine.best_epoch
+        self.history_ = engine.history
+        self.n_iter_ = len(self.pretrain_history_) + len(engine.history)
+        self._after_training(loss_fn)
+
+
+class _UserNodeDAE(DenoisingAutoencoder):
+    """CDAE's network: a DAE whose hidden layer also receives a per-user node.
+
+    Columns ``n_items + u`` of the input are the one-hot node of training
+    user ``u``: its weights ``user_weights[u]`` are added to the hidden
+    pre-activation (Wu et al. 2016, equation 3).  Only the item entries are
+    corrupted.  A batch without user columns (a new user) adds nothing.
+    """
+
+    def __init__(self, n_items, n_users, n_hidden, activation, input_dropout, hidden_dropout, random_state):
+        super().__init__(n_items, n_hidden, None, activation, input_dropout, hidden_dropout, random_state)
+        self.n_items = n_items
+        self.user_weights = torch.nn.Parameter(
+            torch.from_numpy(glorot_uniform((n_users, n_hidden), n_items, n_hidden, random_state))
+        )
+
+    def encode(self, x):
+        indices, values = x.indices(), x.values()
+        is_user = indices[1] >= self.n_items
+        is_item = ~is_user
+        items = torch.sparse_coo_tensor(
+            indices[:, is_item],
+            values[is_item],
+            (x.shape[0], self.n_items),
+            is_coalesced=True,
+            check_invariants=False,
+        )
+        if self.training:
+            items = sparse_dropout(items, self.input_dropout, self.generator)
+        pre = self.encoder(items)
+        users = indices[:, is_user]
+        user_terms = self.user_weights[users[1] - self.n_items].to(pre.dtype)  # pre may be autocast
+        pre = pre.index_add(0, users[0], user_terms)
+        return _ACTIVATIONS[self.activation](pre)
+
+
+class _ItemTargets:
+    """Restrict the engine's targets to the item columns (CDAE's input also
+    holds the user nodes, which are not reconstructed)."""
+
+    def __init__(self, loss):
+        self.loss = loss
+
+    def __call__(self, logits, targets, module):
+        return self.loss(logits, targets[:, : logits.shape[1]], module)
+
+
+@_fill_doc
+class CDAERecommender(_BaseDAERecommender):
+    """Collaborative denoising autoencoder (CDAE, Wu et al. 2016).
+
+    A one-hidden-layer DAE whose hidden layer also receives a learned vector
+    per training user (the "user node" of CDAE's input layer), so the number
+    of parameters grows with the number of training users.
+
+    Under strong generalization the test users were not trained on, so they
+    have no node: a user unseen in fit is encoded with a zero user vector,
+    which makes the network the plain DAE learned alongside the user
+    vectors.  Zero is the mean of the vectors' prior (they start random
+    around zero and ``alpha`` shrinks them towards it) and needs no
+    fold-in optimization; the histories of new users are used as in every
+    other model of the package.  The same holds for the users that
+    ``validation_fraction`` holds out for epoch selection, so validation
+    measures exactly what test users will see.  The paper trains CDAE with
+    a weighted square loss; this implementation offers the package's
+    multinomial and Bernoulli (Wu et al.'s logistic) likelihoods instead.
+
+    Parameters
+    ----------
+    n_hidden : int, default=200
+        Number of hidden units.
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
+        Hidden activation (Wu et al. use the sigmoid).
+    loss : {"multinomial", "bernoulli"}, default="multinomial"
+        Likelihood of the output, as for :class:`SparseWideDAERecommender`.
+    input_dropout : float, default=0.5
+        Probability of dropping each consumed item from the input (the user
+        node is never dropped).
+    hidden_dropout : float, default=0.0
+        Dropout on the hidden layer during training.
+    alpha : float, default=0.0
+        L2 penalty (Adam weight decay) on every weight, user vectors
+        included.
+    learning_rate : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=500
+        Users per mini-batch.
+    max_iter : int, default=100
+        Number of epochs.
+    {selection_parameters}
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split, the weights, shuffling and dropout.
+        With an int, fit on the CPU is reproducible.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    Attributes
+    ----------
+    n_train_users_ : int
+        Users with a node (the training users less the validation users).
+    module_ : torch.nn.Module
+        The trained network; ``module_.user_weights`` holds the user
+        vectors.
+    {training_attributes}
+    n_parameters_ : int
+        ``2 * n_hidden * n_items + n_hidden * n_train_users_ + n_hidden +
+        n_items``.  ``n_flops_`` does not count the user vectors (a lookup,
+        and zero for new users).
+    device_ : torch.device
+        Where the module lives.
+    n_features_in_ : int
+        Number of items.
+
+    Examples
+    --------
+    >>> from sklearn_swdae import CDAERecommender
+    >>> from sklearn_swdae.datasets import make_interactions
+    >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
+    >>> model = CDAERecommender(n_hidden=8, max_iter=3, device="cpu", random_state=0).fit(X)
+    >>> model.predict(X[:2]).shape
+    (2, 60)
+    >>> model.n_train_users_, model.n_parameters_ == 2 * 8 * 60 + 8 * 270 + 8 + 60
+    (270, True)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseDAERecommender._parameter_constraints,
+        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_hidden=200,
+        *,
+        activation="sigmoid",
+        loss="multinomial",
+        input_dropout=0.5,
+        hidden_dropout=0.0,
+        alpha=0.0,
+        learning_rate=1e-3,
+        batch_size=500,
+        max_iter=100,
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        tol=1e-4,
+        top_n=100,
+        device="auto",
+        precision="float32",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self._set_params_from_init(locals())
+
+    def _training_input(self, X_train):
+        # One-hot user nodes as extra input columns: the engine shuffles and
+        # batches them with the histories, and the module adds their weights.
+        self.n_train_users_ = X_train.shape[0]
+        nodes = sp.eye_array(X_train.shape[0], dtype=X_train.dtype, format="csr")
+        return sp.hstack([X_train, nodes], format="csr")
+
+    def _build_module(self, n_items, random_state):
+        return _UserNodeDAE(
+            n_items,
+            self.n_train_users_,
+            self.n_hidden,
+            self.activation,
+            self.input_dropout,
+            self.hidden_dropout,
+            random_state,
+        )
+
+    def _make_loss(self):
+        return _ItemTargets(super()._make_loss())
 
 
 @_fill_doc
@@ -990,3 +1420,82 @@ class MultVAERecommender(_BaseAutoencoderRecommender):
         self.beta_ = loss_fn.beta
         self.n_updates_ = loss_fn.step
         self.module_.kl = None  # frees the last batch's graph
+
+
+@validate_params(
+    {
+        "n_parameters": [Interval(Integral, 1, None, closed="left")],
+        "n_items": [Interval(Integral, 1, None, closed="left")],
+        "overlap": [Interval(Integral, 1, None, closed="left"), Interval(Real, 0, 1, closed="right")],
+        "max_clusters": [Interval(Integral, 1, None, closed="left"), None],
+        "rtol": [Interval(Real, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def n_clusters_for_parameters(n_parameters, n_items, *, overlap=0.1, max_clusters=None, rtol=0.01):
+    """The K that gives SW-DAE a parameter budget (the paper's SW-DAE-p).
+
+    With every item linked to R of K
+    groups, SW-DAE has ``2 * n_items * R + K + n_items`` parameters (the
+    encoder's and decoder's live weights, then the biases).  This returns
+    the K whose count is closest to ``n_parameters``, e.g. the
+    ``n_parameters_`` of a fitted :class:`MultVAERecommender`, as for
+    SW-DAE-p in Table 2 of the paper (ML-20M: about 24.2M parameters, K =
+    6,000 at R = 0.1 K; the 600-200 Mult-VAE of this package has
+    24,511,308 on ML-20M's 20,108 items, which gives K = 6,085).
+
+    Parameters
+    ----------
+    n_parameters : int
+        The parameter budget.
+    n_items : int
+        Number of items.
+    overlap : int or float, default=0.1
+        R, or a fraction of K, as ``ItemGrouper(overlap=...)``.
+    max_clusters : int or None, default=None
+        Largest K allowed; None means ``n_items`` (K-means needs at least
+        as many items as clusters).
+    rtol : float, default=0.01
+        Largest relative distance to the budget accepted.
+
+    Returns
+    -------
+    n_clusters : int
+        K for ``ItemGrouper(n_clusters=K, overlap=overlap)``.
+
+    Raises
+    ------
+    ValueError
+        When no K up to ``max_clusters`` comes within ``rtol`` of the
+        budget; the message gives the closest count.  On data with few
+        items a budget such as Mult-VAE's may need K > n_items at R = 0.1 K:
+        a larger ``overlap`` reaches it.
+
+    Examples
+    --------
+    >>> from sklearn_swdae import n_clusters_for_parameters
+    >>> n_clusters_for_parameters(24_511_308, 20108)
+    6085
+    >>> K = n_clusters_for_parameters(50_000, 500)
+    >>> K, 2 * 500 * 49 + K + 500
+    (494, 49994)
+    """
+    max_clusters = n_items if max_clusters is None else max_clusters
+    if isinstance(overlap, Integral):
+        candidates = np.arange(int(overlap), max_clusters + 1)
+        links = np.full(candidates.shape, int(overlap))
+    else:
+        candidates = np.arange(1, max_clusters + 1)
+        links = np.maximum(1, np.floor(float(overlap) * candidates + 0.5)).astype(np.int64)
+    if candidates.size == 0:
+        raise ValueError(f"overlap={overlap!r} needs more than max_clusters={max_clusters} clusters.")
+    counts = 2 * n_items * links + candidates + n_items
+    best = int(np.argmin(np.abs(counts - n_parameters)))
+    K = int(candidates[best])
+    if abs(counts[best] - n_parameters) > rtol * n_parameters:
+        raise ValueError(
+            f"No K <= max_clusters={max_clusters} gives SW-DAE about n_parameters={n_parameters} "
+            f"with overlap={overlap!r} on {n_items} items: the closest is K={K} with "
+            f"{int(counts[best])} parameters. Use a larger overlap (R) or max_clusters."
+        )
+    return K

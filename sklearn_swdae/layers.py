@@ -15,6 +15,7 @@ __all__ = [
     "DenoisingAutoencoder",
     "VariationalAutoencoder",
     "StackedDenoisingAutoencoder",
+    "count_flops",
     "count_parameters",
     "l2_normalize_rows",
     "resolve_layer_backend",
@@ -713,3 +714,31 @@ class StackedDenoisingAutoencoder(nn.Module):
                     mine.weight.copy_(theirs.effective_weight())
                     mine.bias.copy_(theirs.bias)
         return self
+def count_flops(module):
+    """Floating-point operations of one forward pass, per user.
+
+    The convention of the paper's Table 2: every live weight of a
+    :class:`MaskedLinear` layer costs one multiply and one add, so the count
+    is ``2 x`` the live weights of the layers that a forward pass runs, for
+    one user with a dense input.  Biases, activations, normalization and
+    the sparsity of the input are not counted, and neither are weights that
+    are looked up rather than multiplied (CDAE's per-user node).  For the
+    one-hidden-layer autoencoders this is about twice
+    :func:`count_parameters`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_swdae.layers import DenoisingAutoencoder, count_flops
+    >>> mask = np.eye(4, 6, dtype=bool)
+    >>> count_flops(DenoisingAutoencoder(6, 4, mask, "sigmoid", 0.0, 0.0, np.random.RandomState(0)))
+    16
+    """
+    total = 0
+    for layer in module.modules():
+        if isinstance(layer, MaskedLinear):
+            if layer.mask is None:
+                total += layer.weight.numel()
+            else:
+                total += int(layer.mask.sum().item())
+    return 2 * int(total)

@@ -1,5 +1,7 @@
 """Tests of the baselines of the paper's comparison: FC-DAE, Mult-DAE,
-Mult-VAE and EASE, and of n_parameters_ for every autoencoder."""
+Mult-VAE and EASE, and of n_parameters_ for every autoencoder (the other
+baselines' own tests are in test_structure_learning.py and
+test_linear_baselines.py; every baseline passes the common checks here)."""
 
 import joblib
 import numpy as np
@@ -9,13 +11,17 @@ from conftest import RECOMMENDER_EXPECTED_FAILED_CHECKS
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_swdae import (
+    CDAERecommender,
     EASERecommender,
     FCDAERecommender,
     ItemGrouper,
     MultDAERecommender,
     MultVAERecommender,
     PopularityRecommender,
+    PrunedDAERecommender,
+    SLIMRecommender,
     SparseWideDAERecommender,
+    WMFRecommender,
 )
 from sklearn_swdae.autoencoders import _AnnealedNegativeELBO
 from sklearn_swdae.datasets import make_interactions
@@ -36,6 +42,11 @@ _SMALL = dict(max_iter=2, batch_size=16, device="cpu", random_state=0)
         MultDAERecommender(n_hidden=4, **_SMALL),
         MultVAERecommender(n_hidden=4, n_latent=2, **_SMALL),
         EASERecommender(),
+        FCDAERecommender(n_hidden=4, activity_l1=1e-3, **_SMALL),
+        PrunedDAERecommender(n_hidden=4, sparsity=0.5, retrain_iter=1, **_SMALL),
+        CDAERecommender(n_hidden=4, **_SMALL),
+        SLIMRecommender(l1=0.1, l2=0.1),
+        WMFRecommender(n_factors=2, max_iter=2, n_jobs=1, random_state=0),
     ],
     expected_failed_checks=lambda est: RECOMMENDER_EXPECTED_FAILED_CHECKS,
 )

@@ -1,0 +1,73 @@
+"""Smoke test of benchmarks/bench_accuracy.py: its --quick mode runs every
+model of the comparison end to end and writes the table, the JSON and the
+plot."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_accuracy.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_accuracy", _SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_mode_runs_every_model(bench, tmp_path, capsys):
+    bench.main(["--dataset", "synthetic", "--quick", "--device", "cpu", "--n-jobs", "1", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "SW-DAE" in printed and "selected" in printed  # progress lines
+    result = json.loads((tmp_path / "synthetic.json").read_text())
+    rows = {row["key"]: row for row in result["rows"]}
+    assert set(rows) == set(bench.ALL_MODELS) - ({"wmf"} if "skipped" in rows.get("wmf", {}) else set())
+    meta = result["meta"]
+    assert meta["validation_users"] == meta["test_users"] == 60 and meta["device"] == "cpu"
+    for key, row in rows.items():
+        if "skipped" in row:
+            # Only SW-DAE-p may not apply: Mult-VAE is far larger than any SW-DAE on 120 items.
+            assert key in ("swdae-p", "wmf"), row
+            continue
+        for metric in bench.METRICS:
+            assert 0.0 <= row["test"][metric] <= 1.0 and row["test"][metric + "_se"] >= 0.0
+        assert row["validation"]["ndcg@100"] == max(t["validation"]["ndcg@100"] for t in row["tried"])
+        assert row["n_parameters"] > 0 or key == "popularity"
+    assert rows["swdae"]["selected"] == {"K": 40, "R": 4}
+    assert rows["fc-prune"]["selected"]["n_hidden"] == rows["fcdae"]["selected"]["n_hidden"] == 32
+    assert rows["popularity"]["n_flops"] == 0
+    table = (tmp_path / "synthetic.md").read_text()
+    for label in bench.LABELS.values():
+        assert f"| {label} |" in table
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "synthetic.png").stat().st_size > 0
+
+
+def test_validation_only_never_touches_test_users(bench, tmp_path, monkeypatch):
+    evaluated = []
+    real = bench.evaluate
+
+    def spy(model, fold_in, held_out):
+        evaluated.append(fold_in.shape[0])
+        return real(model, fold_in, held_out)
+
+    monkeypatch.setattr(bench, "evaluate", spy)
+    bench.main(["--dataset", "synthetic", "--quick", "--validation-users", "50", "--test-users", "70",
+                "--models", "ease", "fcdae", "--validation-only", "--device", "cpu", "--out", str(tmp_path)])
+    assert evaluated and set(evaluated) == {50}
+    result = json.loads((tmp_path / "synthetic.json").read_text())
+    assert all("test" not in row for row in result["rows"])
+    assert "50 validation users" in (tmp_path / "synthetic.md").read_text()
+
+
+def test_parse_args_datasets_and_quick(bench):
+    args = bench.parse_args(["--datasets", "ml-100k", "ml-1m", "--quick", "--k-grid", "500", "2000"])
+    assert args.names == ["ml-100k", "ml-1m"] and args.k_grid == [500] and args.epochs == 3
+    args = bench.parse_args(["--dataset", "ml-1m", "--validation-users", "600", "--test-users", "600"])
+    assert args.validation_users == 600 and isinstance(args.validation_users, int)
+    with pytest.raises(SystemExit):
+        bench.parse_args([])
