@@ -734,11 +734,5 @@ def count_flops(module):
     >>> count_flops(DenoisingAutoencoder(6, 4, mask, "sigmoid", 0.0, 0.0, np.random.RandomState(0)))
     16
     """
-    total = 0
-    for layer in module.modules():
-        if isinstance(layer, MaskedLinear):
-            if layer.mask is None:
-                total += layer.weight.numel()
-            else:
-                total += int(layer.mask.sum().item())
+    total = sum(layer.n_live for layer in module.modules() if isinstance(layer, MaskedLinear))
     return 2 * int(total)

@@ -38,7 +38,7 @@ def test_sweep_scores_each_fit_like_a_direct_evaluation(split):
     expected = evaluate_rankings(direct.decision_function, *test)
     assert records[2]["test_ndcg@100"] == pytest.approx(np.nanmean(expected["ndcg@100"]))
     assert records[2]["n_parameters"] == direct.n_parameters_
-    assert records[1]["n_parameters"] is None
+    assert records[1]["n_parameters"] == PopularityRecommender().fit(split.train).n_parameters_
     # popularity ignores the width
     assert records[1]["validation_recall@20"] == records[3]["validation_recall@20"]
     for record in records:
