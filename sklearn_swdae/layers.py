@@ -379,10 +379,14 @@ class MaskedLinear(nn.Module):
         x_values = x.values()
         degree = self._uniform_in_degree
         if degree is not None:
-            starts = self.t_crow_indices.index_select(0, inputs)
-            positions = (starts[:, None] + torch.arange(degree, device=x.device)).reshape(-1)
-            term_rows = batch_rows.repeat_interleave(degree)
-            term_x = x_values.repeat_interleave(degree)
+            # Every input has ``degree`` links stored contiguously in the
+            # transposed order: whole rows of (in, degree) tables are
+            # gathered, which is several times faster than gathering terms.
+            by_input = self.values.index_select(0, self.t_order).view(-1, degree)
+            weights = by_input.index_select(0, inputs)
+            units = self.t_col_indices.view(-1, degree).index_select(0, inputs)
+            terms = (x_values[:, None] * weights).reshape(-1)
+            flat = (batch_rows[:, None] * self._shape[0] + units).reshape(-1)
         else:
             counts = self.t_crow_indices[inputs + 1] - self.t_crow_indices[inputs]
             total = int(counts.sum())  # one synchronization: uneven masks only
@@ -392,11 +396,11 @@ class MaskedLinear(nn.Module):
             ) + torch.arange(total, device=x.device)
             term_rows = torch.repeat_interleave(batch_rows, counts, output_size=total)
             term_x = torch.repeat_interleave(x_values, counts, output_size=total)
-        # index_select rather than advanced indexing: its backward is an
-        # index_add into the live weights' gradient, several times faster
-        # on the CPU than the accumulate-put of ``values[index]``.
-        terms = term_x * self.values.index_select(0, self.t_order.index_select(0, positions))
-        flat = term_rows * self._shape[0] + self.t_col_indices.index_select(0, positions)
+            # index_select rather than advanced indexing: its backward is an
+            # index_add into the live weights' gradient, faster on the CPU
+            # than the accumulate-put of ``values[index]``.
+            terms = term_x * self.values.index_select(0, self.t_order.index_select(0, positions))
+            flat = term_rows * self._shape[0] + self.t_col_indices.index_select(0, positions)
         out = terms.new_zeros(x.shape[0] * self._shape[0]).index_add_(0, flat, terms)
         return out.view(x.shape[0], self._shape[0]) + self.bias
 

@@ -9,6 +9,7 @@ left out of the average (their value is NaN when ``average=False``).
 from numbers import Integral
 
 import numpy as np
+import torch
 import scipy.sparse as sp
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, validate_params
@@ -24,6 +25,20 @@ __all__ = [
     "RecommendationScorer",
     "recommendation_scorers",
 ]
+
+
+def _partition_top_k(scores, k):
+    """The k best items of every row, in no particular order.
+
+    torch's top-k selection is several times faster than numpy's
+    argpartition on float rows (and multithreaded); ties at the cut are
+    resolved by the caller either way.
+    """
+    if scores.dtype in (np.float32, np.float64) and scores.size:
+        if not (scores.flags.c_contiguous and scores.flags.writeable):
+            scores = np.array(scores, order="C")  # top-k runs several times faster on rows
+        return torch.topk(torch.from_numpy(scores), k, dim=1, sorted=False).indices.numpy()
+    return np.argpartition(-scores, k - 1, axis=1)[:, :k]
 
 
 def top_k_items(scores, k):
@@ -55,7 +70,7 @@ def top_k_items(scores, k):
     n_items = scores.shape[1]
     k = min(int(k), n_items)
     if k < n_items:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        part = _partition_top_k(scores, k)
         # argpartition is not stable: items tied with the k-th score may be
         # cut arbitrarily.  Take every item scoring >= the k-th best instead
         # when ties straddle the cut, then rank those.
