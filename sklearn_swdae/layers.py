@@ -129,8 +129,11 @@ def dense_dropout(h, p, generator):
 #: Backends of :class:`MaskedLinear`; "auto" is resolved by :func:`resolve_layer_backend`.
 LAYER_BACKENDS = ("auto", "dense", "sparse")
 
-# Above this fraction of live connections a sparse layer stops paying for
-# its index arithmetic (measured in benchmarks/bench_training.py).
+# Above this fraction of live connections "auto" stays dense.  Only R/K = 0.1
+# was timed (benchmarks/RESULTS.md: the sparse layers took 0.44-0.88x the
+# FC-DAE epoch on the CPU); the bound is a conservative guess for denser
+# masks, whose index arithmetic grows with the links, not a measured
+# crossover.
 _SPARSE_MAX_DENSITY = 0.35
 
 
