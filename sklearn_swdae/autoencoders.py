@@ -387,6 +387,12 @@ class _BaseDAERecommender(_BaseAutoencoderRecommender):
         """(encoder, decoder) backends of :class:`~sklearn_swdae.layers.MaskedLinear`."""
         return ("dense", "dense")
 
+    def __setstate__(self, state):
+        # Models saved before layer backends existed hold dense weights.
+        if "module_" in state and "layer_backends_" not in state:
+            state = {**state, "layer_backends_": ("dense", "dense")}
+        super().__setstate__(state)
+
     def _build_module(self, n_items, random_state):
         n_hidden, mask = self._encoder_mask(n_items)
         # Fixed at fit so that unpickling rebuilds the same parameter layout.

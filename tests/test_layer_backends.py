@@ -194,3 +194,14 @@ def test_fc_dae_on_cuda(data):
     X, _ = data
     model = FCDAERecommender(n_hidden=16, max_iter=2, device="cuda", random_state=0, precision="bfloat16").fit(X)
     assert np.isfinite(model.decision_function(X[:5])).all()
+
+
+def test_models_saved_before_layer_backends_load_as_dense(data):
+    X, mask = data
+    model = _fit(X, mask, "dense")
+    state = model.__getstate__()
+    del state["layer_backends_"]  # what a pickle of an earlier version holds
+    old = SparseWideDAERecommender.__new__(SparseWideDAERecommender)
+    old.__setstate__(state)
+    assert old.layer_backends_ == ("dense", "dense")
+    np.testing.assert_array_equal(old.decision_function(X[:20]), model.decision_function(X[:20]))
