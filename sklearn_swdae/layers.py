@@ -208,8 +208,9 @@ class _SparseWeightProduct(torch.autograd.Function):
     The forward pass is an ``embedding_bag`` over the columns of h: output
     unit i sums the columns of h at its live inputs, weighted by their
     values; the input gradient is the same over the transposed structure.
-    On the CPU both run four to five times faster than torch's CSR product
-    (measured at K = 1,000 and 4,000 with 20,108 items).  The weight
+    On the CPU both ran 2 to 8 times faster than torch's CSR product at
+    K = 1,000 and 4,000 with 20,108 items
+    (``benchmarks/bench_sparse_kernels.py``, ``benchmarks/RESULTS.md``).  The weight
     gradient is the dense product sampled at the live entries only
     (``torch.sparse.sampled_addmm``), so no (out, in) dense tensor is ever
     allocated.
@@ -383,8 +384,8 @@ class MaskedLinear(nn.Module):
         degree = self._uniform_in_degree
         if degree is not None:
             # Every input has ``degree`` links stored contiguously in the
-            # transposed order: whole rows of (in, degree) tables are
-            # gathered, which is several times faster than gathering terms.
+            # transposed order: gather whole rows of (in, degree) tables
+            # rather than one term at a time.
             by_input = self.values.index_select(0, self.t_order).view(-1, degree)
             weights = by_input.index_select(0, inputs)
             units = self.t_col_indices.view(-1, degree).index_select(0, inputs)
@@ -400,8 +401,8 @@ class MaskedLinear(nn.Module):
             term_rows = torch.repeat_interleave(batch_rows, counts, output_size=total)
             term_x = torch.repeat_interleave(x_values, counts, output_size=total)
             # index_select rather than advanced indexing: its backward is an
-            # index_add into the live weights' gradient, faster on the CPU
-            # than the accumulate-put of ``values[index]``.
+            # index_add into the live weights' gradient rather than an
+            # accumulating index_put.
             terms = term_x * self.values.index_select(0, self.t_order.index_select(0, positions))
             flat = term_rows * self._shape[0] + self.t_col_indices.index_select(0, positions)
         out = terms.new_zeros(x.shape[0] * self._shape[0]).index_add_(0, flat, terms)

@@ -30,13 +30,13 @@ __all__ = [
 def _partition_top_k(scores, k):
     """The k best items of every row, in no particular order.
 
-    torch's top-k selection is several times faster than numpy's
-    argpartition on float rows (and multithreaded); ties at the cut are
-    resolved by the caller either way.
+    torch's top-k selection replaces numpy's argpartition on float rows
+    (it was the faster of the two in a profile of ``recommend`` and it is
+    multithreaded); ties at the cut are resolved by the caller either way.
     """
     if scores.dtype in (np.float32, np.float64) and scores.size:
         if not (scores.flags.c_contiguous and scores.flags.writeable):
-            scores = np.array(scores, order="C")  # top-k runs several times faster on rows
+            scores = np.array(scores, order="C")  # top-k over contiguous rows was faster in a profile
         return torch.topk(torch.from_numpy(scores), k, dim=1, sorted=False).indices.numpy()
     return np.argpartition(-scores, k - 1, axis=1)[:, :k]
 
