@@ -1,27 +1,38 @@
-"""Why the sparse decoder uses ``embedding_bag``: torch's CSR product against it.
+"""The sparse decoder's kernels: torch's CSR product, embedding_bag and a host scatter.
 
 Times, on one device, the two products of a sparse decoder layer of shape
 (n_items, K) with R = 0.1 K random links per item and a batch of 500 users:
 
 * forward, ``out^T = W h^T``: ``torch.sparse.mm`` on the CSR weight against
-  ``F.embedding_bag`` over the columns of h (what ``MaskedLinear`` uses);
+  ``F.embedding_bag`` over the columns of h, in one call (as is, and with
+  the copy to the row-major (batch, items) layout the loss and the top-N
+  read) and, as ``MaskedLinear`` does, in blocks of 64 users with a
+  row-major result;
 * input gradient, ``grad_h^T = W^T g^T``: the same two over the transposed
-  links;
+  links (a gather: each hidden unit reads scattered rows of the large
+  (n_items, batch) gradient), and, on the CPU, the scatter that
+  ``MaskedLinear`` uses there (``layers._host_transposed_product``: scipy's
+  CSC product, one pass over the gradient rows into a cache-sized block of
+  users, blocks on threads);
 
-and prints milliseconds per call and the ratio CSR / embedding_bag.
+and prints milliseconds per call and each kernel's time relative to
+``embedding_bag``.
 
 Usage::
 
     python benchmarks/bench_sparse_kernels.py --ks 1000 4000 --threads 1
+    python benchmarks/bench_sparse_kernels.py --ks 1000 4000 --threads 2
 """
 
 import argparse
 import time
-import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+
+from sklearn_swdae.layers import MaskedLinear, _csr_tensor, _host_transposed_product, _SparseWeightProduct
 
 
 def _time(fn, repeats):
@@ -42,42 +53,59 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
     m, b = args.n_items, args.batch
     print(f"items {m}, batch {b}, torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    print("| K | product | CSR sparse.mm (ms) | embedding_bag (ms) | CSR / embedding_bag |")
+    print("| K | product | kernel | ms | / embedding_bag |")
     print("|---|---|---|---|---|")
     for k in args.ks:
         r = max(1, k // 10)
         rng = np.random.default_rng(0)
         units = np.sort(np.argpartition(rng.random((m, k), dtype=np.float32), r - 1, axis=1)[:, :r], 1)
-        rows = torch.arange(m).repeat_interleave(r)
-        cols = torch.from_numpy(units.ravel().astype(np.int64))
-        values = torch.randn(m * r)
-        crow = torch.arange(0, m * r + 1, r)
-        order = torch.from_numpy(np.lexsort((rows.numpy(), cols.numpy())))
-        t_crow = torch.zeros(k + 1, dtype=torch.long)
-        t_crow[1:] = torch.cumsum(torch.bincount(cols, minlength=k), 0)
-        weight = torch.sparse_csr_tensor(crow, cols, values, (m, k))
-        weight_t = torch.sparse_csr_tensor(t_crow, rows[order], values[order], (k, m))
+        mask = sp.csr_array((np.ones(m * r, bool), (np.repeat(np.arange(m), r), units.ravel())), shape=(m, k))
+        layer = MaskedLinear(rng.standard_normal((m, k)).astype(np.float32), mask, backend="sparse")
+        values = layer.values.detach()
+        weight = _csr_tensor(layer.crow_indices, layer.col_indices, values, (m, k))
+        weight_t = _csr_tensor(layer.t_crow_indices, layer.t_col_indices, values[layer.t_order], (k, m))
         h_columns = torch.randn(k, b)
+        h_rows = h_columns.t().contiguous()
+        zero_bias = torch.zeros(m)
         g_columns = torch.randn(m, b)
         cases = {
-            "forward": (
-                lambda: torch.sparse.mm(weight, h_columns),
-                lambda: F.embedding_bag(cols, h_columns, crow[:-1], mode="sum", per_sample_weights=values),
-            ),
-            "input gradient": (
-                lambda: torch.sparse.mm(weight_t, g_columns),
-                lambda: F.embedding_bag(
-                    rows[order], g_columns, t_crow[:-1], mode="sum", per_sample_weights=values[order]
+            "forward": {
+                "CSR sparse.mm": lambda: torch.sparse.mm(weight, h_columns),
+                "embedding_bag": lambda: F.embedding_bag(
+                    layer.col_indices, h_columns, layer.crow_indices[:-1], mode="sum", per_sample_weights=values
                 ),
-            ),
+                "embedding_bag, then row-major copy": lambda: F.embedding_bag(
+                    layer.col_indices, h_columns, layer.crow_indices[:-1], mode="sum", per_sample_weights=values
+                )
+                .t()
+                .contiguous()
+                .t(),
+                "embedding_bag, 64-user blocks": lambda: _SparseWeightProduct.apply(
+                    h_rows, values, zero_bias, layer
+                ).t(),
+            },
+            "input gradient": {
+                "CSR sparse.mm": lambda: torch.sparse.mm(weight_t, g_columns),
+                "embedding_bag": lambda: F.embedding_bag(
+                    layer.t_col_indices,
+                    g_columns,
+                    layer.t_crow_indices[:-1],
+                    mode="sum",
+                    per_sample_weights=values[layer.t_order],
+                ),
+                "host CSC scatter": lambda: _host_transposed_product(layer, values, g_columns.t()).t(),
+            },
         }
-        for name, (csr, bag) in cases.items():
-            torch.testing.assert_close(csr(), bag(), rtol=1e-4, atol=1e-3)  # same product
-            t_csr, t_bag = _time(csr, args.repeats), _time(bag, args.repeats)
-            print(f"| {k} | {name} | {t_csr:.0f} | {t_bag:.0f} | {t_csr / t_bag:.1f}x |", flush=True)
+        for name, kernels in cases.items():
+            reference = kernels["embedding_bag"]()
+            times = {}
+            for kernel, fn in kernels.items():
+                torch.testing.assert_close(fn(), reference, rtol=1e-4, atol=1e-3)  # same product
+                times[kernel] = _time(fn, args.repeats)
+            for kernel, ms in times.items():
+                print(f"| {k} | {name} | {kernel} | {ms:.0f} | {ms / times['embedding_bag']:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

@@ -45,8 +45,21 @@ __all__ = [
 
 
 def _multinomial_loss(logits, targets, module):
-    """Negative multinomial log-likelihood (Mult-DAE), mean over users."""
-    return -(F.log_softmax(logits, dim=1) * targets).sum(dim=1).mean()
+    """Negative multinomial log-likelihood (Mult-DAE), mean over users.
+
+    ``targets`` is the dense batch or the coalesced sparse COO batch; the
+    sparse form reads the log-probabilities at the non-zeros only, which
+    saves building and multiplying a dense (batch, n_items) matrix.
+    """
+    log_probs = F.log_softmax(logits, dim=1)
+    if targets.is_sparse:
+        rows, items = targets.indices()
+        picked = log_probs.reshape(-1).index_select(0, rows * logits.shape[1] + items)
+        return -(picked * targets.values()).sum() / logits.shape[0]
+    return -(log_probs * targets).sum(dim=1).mean()
+
+
+_multinomial_loss.accepts_sparse_targets = True
 
 
 def _bernoulli_loss(logits, targets, module):
@@ -79,6 +92,10 @@ class _ActivityL1Loss:
     def __init__(self, base_loss, l1):
         self.base_loss = base_loss
         self.l1 = l1
+
+    @property
+    def accepts_sparse_targets(self):
+        return getattr(self.base_loss, "accepts_sparse_targets", False)
 
     def __call__(self, logits, targets, module):
         penalty = module.hidden.abs().sum(dim=1).mean()
@@ -1289,6 +1306,8 @@ class _AnnealedNegativeELBO:
     the updates before this one (Liang et al.'s schedule).  The module
     records the batch's KL divergence in its forward pass.
     """
+
+    accepts_sparse_targets = True
 
     def __init__(self, anneal_cap, total_anneal_steps):
         self.anneal_cap = anneal_cap

@@ -1,6 +1,7 @@
 """Torch building blocks: masked linear layers and the denoising autoencoder."""
 
 import math
+import os
 import warnings
 
 import numpy as np
@@ -202,37 +203,136 @@ def _csr_tensor(crow, col, values, shape):
         return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
 
 
+_HOST_POOL = None
+
+#: Users per bag sum in the sparse product's forward pass (see there).
+_FORWARD_BLOCK_USERS = 64
+
+#: Bytes of the (in, users) accumulator one block of the host scatter may
+#: fill: about what stays in a core's L2 cache.
+_SCATTER_BLOCK_BYTES = 2 << 20
+
+
+def _host_pool():
+    """A thread pool for host-side products (scipy releases the GIL in them)."""
+    global _HOST_POOL
+    if _HOST_POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _HOST_POOL = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+    return _HOST_POOL
+
+
+def _run_blocks(function, n_rows, block_rows):
+    """``function(start, stop)`` over row blocks, on threads when torch has several."""
+    bounds = list(range(0, n_rows, block_rows)) + [n_rows]
+    blocks = list(zip(bounds[:-1], bounds[1:]))
+    if torch.get_num_threads() > 1 and len(blocks) > 1:
+        for future in [_host_pool().submit(function, a, b) for a, b in blocks]:
+            future.result()
+    else:
+        for a, b in blocks:
+            function(a, b)
+
+
+def _host_scatter_applies(grad_out, values):
+    return grad_out.device.type == "cpu" and grad_out.dtype == values.dtype and values.dtype in (
+        torch.float32,
+        torch.float64,
+    )
+
+
+def _host_transposed_product(layer, values, grad_out):
+    """grad_out W, shape (batch, in), on the CPU by scattering.
+
+    ``grad_out`` is the (batch, out) output gradient.  The gather form
+    (``embedding_bag`` over the transposed structure) reads, for every input
+    unit, scattered rows of the (out, batch) gradient: with 20,108 outputs
+    it is tens of MB and the reads miss the cache.  W^T in CSC form is the
+    same (crow, col, values) arrays as W in CSR, and scipy's CSC product
+    walks the outputs in order, reads each gradient row once and accumulates
+    into an (in, users) block small enough to stay in cache
+    (``benchmarks/bench_sparse_kernels.py`` times both).  Blocks of users
+    run on threads; every entry is summed over the outputs in the same
+    order whatever the blocks, so the result does not depend on the number
+    of threads.
+    """
+    structure = layer.__dict__.get("_host_structure")
+    if structure is None:
+        index_dtype = np.int32 if max(layer._shape + (layer.values.numel(),)) < 2**31 else np.int64
+        structure = layer.__dict__["_host_structure"] = (
+            layer.crow_indices.numpy().astype(index_dtype),
+            layer.col_indices.numpy().astype(index_dtype),
+        )
+    crow, col = structure
+    weight_t = sp.csc_array(
+        (values.detach().numpy(), col, crow), shape=(layer.in_features, layer.out_features), copy=False
+    )
+    n_users = grad_out.shape[0]
+    out = np.empty((layer.in_features, n_users), dtype=weight_t.dtype)
+    grad_out = grad_out.detach()
+
+    def users(start, stop):
+        out[:, start:stop] = weight_t @ grad_out[start:stop].t().contiguous().numpy()
+
+    fitting = max(32, _SCATTER_BLOCK_BYTES // (out.itemsize * layer.in_features))
+    _run_blocks(users, n_users, min(fitting, -(-n_users // torch.get_num_threads())) or 1)
+    return torch.from_numpy(out).t()
+
+
 class _SparseWeightProduct(torch.autograd.Function):
-    """y = h W^T for a dense h and a CSR weight given by its live values.
+    """y = h W^T + b for a dense h and a CSR weight given by its live values.
 
     The forward pass is an ``embedding_bag`` over the columns of h: output
     unit i sums the columns of h at its live inputs, weighted by their
-    values; the input gradient is the same over the transposed structure.
-    On the CPU both ran 2 to 8 times faster than torch's CSR product at
-    K = 1,000 and 4,000 with 20,108 items
-    (``benchmarks/bench_sparse_kernels.py``, ``benchmarks/RESULTS.md``).  The weight
-    gradient is the dense product sampled at the live entries only
-    (``torch.sparse.sampled_addmm``), so no (out, in) dense tensor is ever
-    allocated.
+    values.  It yields y^T, a block of users at a time; the bias is added
+    in that layout and y is returned row-major, the layout the loss and the
+    top-N selection read (a (batch, out) view of y^T made them 2 to 3 times
+    slower).  The input
+    gradient is the same product over the transposed structure: a scatter
+    on the CPU (:func:`_host_transposed_product`), ``embedding_bag`` on
+    other devices.  On the CPU the kernels ran 2 to 8 times faster than
+    torch's CSR product at K = 1,000 and 4,000 with 20,108 items
+    (``benchmarks/bench_sparse_kernels.py``, ``benchmarks/RESULTS.md``).
+    The weight gradient is the dense product sampled at the live entries
+    only (``torch.sparse.sampled_addmm``), so no (out, in) dense tensor is
+    ever allocated.
     """
 
     @staticmethod
-    def forward(ctx, h, values, layer):
+    def forward(ctx, h, values, bias, layer):
         ctx.save_for_backward(h, values)
         ctx.layer = layer
-        h_columns = h.t().contiguous()
-        out = F.embedding_bag(
-            layer.col_indices, h_columns, layer.crow_indices[:-1], mode="sum", per_sample_weights=values
-        )
-        return out.t()
+        out = None
+        bias_column = bias[:, None]
+        # Blocks of users keep the gathered rows of h^T (K x block) in cache:
+        # at K = 4,000 one bag sum over 1,000 users took ~3x longer than 16
+        # blocks of 64 (same result, bit for bit).
+        for start in range(0, h.shape[0], _FORWARD_BLOCK_USERS):
+            block = F.embedding_bag(
+                layer.col_indices,
+                h[start : start + _FORWARD_BLOCK_USERS].t().contiguous(),
+                layer.crow_indices[:-1],
+                mode="sum",
+                per_sample_weights=values,
+            )
+            block += bias_column.to(block.dtype)
+            if out is None:
+                out = block.new_empty((h.shape[0], block.shape[0]))
+            out[start : start + block.shape[1]] = block.t()
+        if out is None:  # no users
+            out = h.new_empty((0, layer.out_features))
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
         h, values = ctx.saved_tensors
         layer = ctx.layer
-        grad_h = grad_values = None
+        grad_h = grad_values = grad_bias = None
         grad_columns = grad_out.t().contiguous()
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0] and _host_scatter_applies(grad_out, values):
+            grad_h = _host_transposed_product(layer, values, grad_out)
+        elif ctx.needs_input_grad[0]:
             # The same bag sum over the transposed structure: input unit j
             # gathers the output gradients of its links.
             grad_h = F.embedding_bag(
@@ -245,7 +345,9 @@ class _SparseWeightProduct(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             pattern = layer._csr(torch.zeros_like(values))
             grad_values = torch.sparse.sampled_addmm(pattern, grad_columns, h.contiguous(), beta=0.0).values()
-        return grad_h, grad_values, None
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad_out.sum(0)
+        return grad_h, grad_values, grad_bias, None
 
 
 class MaskedLinear(nn.Module):
@@ -345,6 +447,14 @@ class MaskedLinear(nn.Module):
         )
         self.mask = None
 
+    def __getstate__(self):
+        # The host copies of the structure are caches, rebuilt on first use.
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
+        state = dict(state)
+        state.pop("_host_structure", None)
+        state.pop("_host_input_structure", None)
+        return state
+
     def __getattr__(self, name):
         if name == "weight" and self.__dict__.get("backend") == "sparse":
             return self.effective_weight()
@@ -377,8 +487,48 @@ class MaskedLinear(nn.Module):
             return dense.index_put((flat,), self.values).view(self._shape)
         return self.weight if self.mask is None else self.weight * self.mask
 
+    def _host_sparse_input_product(self, x):
+        """x W^T + b for a coalesced CPU COO batch without autograd, by scipy.
+
+        The sparse-times-sparse product (scipy's SMMP with a dense row
+        accumulator) does the same per-link multiply-adds as the torch path
+        below, in the same order, without materializing one index and one
+        value per (non-zero, link) term; the users are split across threads.
+        """
+        structure = self.__dict__.get("_host_input_structure")
+        if structure is None:
+            index_dtype = np.int32 if max(self._shape + (self.values.numel(),)) < 2**31 else np.int64
+            structure = self.__dict__["_host_input_structure"] = (
+                self.t_crow_indices.numpy().astype(index_dtype),
+                self.t_col_indices.numpy().astype(index_dtype),
+            )
+        t_crow, t_col = structure
+        weight_t = sp.csr_array(
+            (self.values.detach().index_select(0, self.t_order).numpy(), t_col, t_crow),
+            shape=(self.in_features, self.out_features),
+            copy=False,
+        )
+        batch_rows, inputs = x.indices()
+        indptr = np.zeros(x.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(batch_rows.numpy(), minlength=x.shape[0]), out=indptr[1:])
+        batch = sp.csr_array((x.values().numpy(), inputs.numpy(), indptr), shape=tuple(x.shape), copy=False)
+        out = np.empty((x.shape[0], self.out_features), dtype=weight_t.dtype)
+
+        def users(start, stop):
+            out[start:stop] = (batch[start:stop] @ weight_t).toarray()
+
+        _run_blocks(users, x.shape[0], max(1, -(-x.shape[0] // torch.get_num_threads())))
+        return torch.from_numpy(out) + self.bias
+
     def _sparse_input_product(self, x):
         """x W^T for a coalesced COO batch: one term per (non-zero, link)."""
+        if (
+            x.device.type == "cpu"
+            and not (torch.is_grad_enabled() and self.values.requires_grad)
+            and x.dtype == self.values.dtype
+            and x.dtype in (torch.float32, torch.float64)
+        ):
+            return self._host_sparse_input_product(x)
         batch_rows, inputs = x.indices()
         x_values = x.values()
         degree = self._uniform_in_degree
@@ -412,7 +562,7 @@ class MaskedLinear(nn.Module):
         if self.backend == "sparse":
             if x.is_sparse:
                 return self._sparse_input_product(x)
-            return _SparseWeightProduct.apply(x, self.values, self) + self.bias
+            return _SparseWeightProduct.apply(x, self.values, self.bias, self)
         weight = self.effective_weight()
         if x.is_sparse:
             # Sparse products have no bfloat16 kernel on CUDA; the input is

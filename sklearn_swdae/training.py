@@ -139,7 +139,9 @@ class TrainingEngine:
         generator for dropout.
     loss_fn : callable
         ``loss_fn(logits, targets, module)`` -> scalar tensor, ``targets``
-        being the dense binary batch.
+        being the dense binary batch, or the sparse COO batch itself when
+        ``loss_fn.accepts_sparse_targets`` is true (no dense
+        (batch, n_items) copy is made then).
     device : torch.device
         Where the module and the batches live.
     learning_rate, alpha : float
@@ -294,6 +296,7 @@ class TrainingEngine:
             callback.on_train_begin(self)  # a Checkpoint may resume: load_state_dict()
 
         n_users = X.shape[0]
+        sparse_targets = getattr(self.loss_fn, "accepts_sparse_targets", False)
         for epoch in range(self.epoch + 1, self.max_iter + 1):
             if self.stop_training:  # resumed from a run that had stopped
                 break
@@ -309,7 +312,7 @@ class TrainingEngine:
                 x = csr_to_torch(batch, self.device)
                 with precision_context(self.device, self.precision):
                     logits = module(x)
-                    loss = self.loss_fn(logits, x.to_dense(), module)
+                    loss = self.loss_fn(logits, x if sparse_targets else x.to_dense(), module)
                 optimizer.zero_grad(set_to_none=True)
                 if parallel is None:
                     loss.backward()
