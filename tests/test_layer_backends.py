@@ -60,6 +60,83 @@ def test_sparse_backend_matches_dense_forward_and_gradients(device, uniform, tra
         torch.testing.assert_close(x_sparse.grad, x_dense.grad, rtol=1e-4, atol=1e-5)
 
 
+@pytest.fixture
+def torch_threads():
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(torch_threads):
+    # 200 users span several 64-user forward blocks and, on two threads,
+    # two blocks of the host scatter; the results must not depend on that.
+    rng = np.random.RandomState(1)
+    mask = _mask(rng, 300, 50, uniform=False)  # decoder: 300 outputs (items), 50 inputs
+    weight = rng.randn(300, 50).astype(np.float32)
+    dense = MaskedLinear(weight, mask, "dense")
+    h = torch.tensor(rng.rand(200, 50), dtype=torch.float32)
+    upstream = torch.randn(200, 300, generator=torch.Generator().manual_seed(0))
+    results = []
+    for threads in (1, 2):
+        torch_threads(threads)
+        sparse = MaskedLinear(weight, mask, "sparse")
+        x = h.clone().requires_grad_()
+        out = sparse(x)
+        (out * upstream).sum().backward()
+        results.append((out.detach(), x.grad, sparse.values.grad, sparse.bias.grad))
+    for one, two in zip(*results):
+        assert torch.equal(one, two)
+    x = h.clone().requires_grad_()
+    out = dense(x)
+    (out * upstream).sum().backward()
+    out_sparse, grad_x, grad_values, grad_bias = results[0]
+    torch.testing.assert_close(out_sparse, out.detach(), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(grad_x, x.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(grad_values, dense.weight.grad[torch.as_tensor(mask)], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(grad_bias, dense.bias.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_encoder_prediction_path_matches_training_path(torch_threads):
+    # Without autograd a CPU sparse batch is multiplied by scipy; with it,
+    # by torch's gather-scatter.  Both give the training path's numbers.
+    rng = np.random.RandomState(2)
+    encoder = MaskedLinear(rng.randn(20, 90).astype(np.float32), _mask(rng, 20, 90, uniform=True), "sparse")
+    x = torch.tensor((rng.rand(150, 90) < 0.1) * 1.0, dtype=torch.float32).to_sparse().coalesce()
+    training = encoder(x)
+    assert training.requires_grad
+    for threads in (1, 2):
+        torch_threads(threads)
+        with torch.no_grad():
+            torch.testing.assert_close(encoder(x), training.detach(), rtol=1e-6, atol=1e-6)
+
+
+def test_host_caches_are_not_pickled():
+    import pickle
+
+    rng = np.random.RandomState(3)
+    layer = MaskedLinear(rng.randn(30, 8).astype(np.float32), _mask(rng, 30, 8, uniform=False), "sparse")
+    x = torch.rand(4, 8, requires_grad=True)
+    layer(x).sum().backward()  # fills the host scatter's cache
+    assert "_host_structure" in layer.__dict__
+    clone = pickle.loads(pickle.dumps(layer))
+    assert "_host_structure" not in clone.__dict__
+    torch.testing.assert_close(clone(x), layer(x))
+
+
+def test_multinomial_loss_reads_sparse_targets_like_dense_ones():
+    from sklearn_swdae.autoencoders import _multinomial_loss
+
+    rng = np.random.RandomState(4)
+    logits = torch.randn(6, 15, requires_grad=True)
+    targets = torch.tensor((rng.rand(6, 15) < 0.3) * rng.rand(6, 15), dtype=torch.float32)
+    dense_loss = _multinomial_loss(logits, targets, None)
+    (dense_grad,) = torch.autograd.grad(dense_loss, logits)
+    sparse_loss = _multinomial_loss(logits, targets.to_sparse().coalesce(), None)
+    (sparse_grad,) = torch.autograd.grad(sparse_loss, logits)
+    torch.testing.assert_close(sparse_loss, dense_loss)
+    torch.testing.assert_close(sparse_grad, dense_grad)
+
+
 def test_sparse_backend_stores_live_weights_only():
     mask = sp.random(40, 60, density=0.1, random_state=0, format="csr") != 0
     layer = MaskedLinear(np.ones((40, 60)), mask, "sparse")
