@@ -26,12 +26,14 @@ import scipy.sparse as sp
 
 from ._version import __version__
 from .autoencoders import (
+    CDAERecommender,
     FCDAERecommender,
     MultDAERecommender,
     MultVAERecommender,
+    PrunedDAERecommender,
     SparseWideDAERecommender,
 )
-from .baselines import EASERecommender, PopularityRecommender
+from .baselines import EASERecommender, PopularityRecommender, SLIMRecommender, WMFRecommender
 from .datasets import (
     load_interactions,
     load_movielens,
@@ -165,7 +167,16 @@ _BASELINES = {
     "fcdae": ("FC-DAE", lambda args, K: FCDAERecommender(n_hidden=K, **_training(args))),
     "multdae": ("Mult-DAE", lambda args, K: MultDAERecommender(**_training(args))),
     "multvae": ("Mult-VAE", lambda args, K: MultVAERecommender(**_training(args))),
+    "cdae": ("CDAE", lambda args, K: CDAERecommender(**_training(args))),
+    "fc-prune": ("FC-Prune", lambda args, K: PrunedDAERecommender(n_hidden=K, **_training(args))),
+    "fc-reg": ("FC-reg", lambda args, K: FCDAERecommender(n_hidden=K, activity_l1=1e-3, **_training(args))),
+    "slim": ("SLIM", lambda args, K: SLIMRecommender()),
+    # Needs the optional ``implicit`` package (the ``wmf`` extra).
+    "wmf": ("WMF", lambda args, K: WMFRecommender()),
 }
+# The demo compares with the models that train in seconds on its data and
+# need no optional package.
+_DEMO_BASELINES = ["popularity", "ease", "fcdae", "multdae", "multvae"]
 
 
 def _training(args):
@@ -357,7 +368,8 @@ def _add_protocol_options(parser):
     group.add_argument("--split-seed", type=int, default=98765)
     group.add_argument(
         "--baselines", nargs="*", choices=sorted(_BASELINES), default=["popularity"],
-        help="models to compare with SW-DAE (default: popularity; demo: all)",
+        help="models to compare with SW-DAE, untuned defaults (default: popularity; demo: "
+        + ", ".join(_DEMO_BASELINES) + "; wmf needs the optional implicit package)",
     )
 
 
@@ -387,7 +399,7 @@ def build_parser():
     _add_protocol_options(demo)
     # Small data: a higher learning rate reaches a good model in few epochs.
     demo.set_defaults(
-        func=_cmd_demo, n_clusters=400, max_iter=20, learning_rate=0.01, baselines=list(_BASELINES)
+        func=_cmd_demo, n_clusters=400, max_iter=20, learning_rate=0.01, baselines=_DEMO_BASELINES
     )
 
     fit = sub.add_parser("fit", help="train on your data and save the model")

@@ -71,6 +71,18 @@ def test_evaluate_on_a_log(log_csv, capsys):
     assert len(values) == 3 and all(0 <= v <= 1 for v in values)
 
 
+def test_evaluate_compares_with_every_listed_baseline(log_csv, capsys):
+    # Each model of the paper's comparison is reachable from the command line.
+    names = {"cdae": "CDAE", "fc-prune": "FC-Prune", "fc-reg": "FC-reg", "slim": "SLIM", "wmf": "WMF"}
+    pytest.importorskip("implicit")
+    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
+            "--item-col", "item", "--heldout-users", "30", "--baselines", *names, *SMALL_MODEL]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0] for line in out.splitlines() if "±" in line and not line.startswith("Test")}
+    assert rows == {"SW-DAE", *names.values()}
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
