@@ -224,15 +224,26 @@ def _host_pool():
 
 
 def _run_blocks(function, n_rows, block_rows):
-    """``function(start, stop)`` over row blocks, on threads when torch has several."""
+    """``function(start, stop)`` over row blocks, on at most torch's number of threads.
+
+    The thread budget is torch's (which follows the joblib worker limit in
+    parallel sweeps, :mod:`sklearn_swdae._parallel`): the blocks are dealt
+    to that many tasks, each running its share in order.
+    """
     bounds = list(range(0, n_rows, block_rows)) + [n_rows]
     blocks = list(zip(bounds[:-1], bounds[1:]))
-    if torch.get_num_threads() > 1 and len(blocks) > 1:
-        for future in [_host_pool().submit(function, a, b) for a, b in blocks]:
-            future.result()
-    else:
-        for a, b in blocks:
-            function(a, b)
+    n_tasks = min(torch.get_num_threads(), len(blocks))
+
+    def task(share):
+        for start, stop in share:
+            function(start, stop)
+
+    if n_tasks <= 1:
+        task(blocks)
+        return
+    shares = [blocks[i::n_tasks] for i in range(n_tasks)]
+    for future in [_host_pool().submit(task, share) for share in shares]:
+        future.result()
 
 
 def _host_scatter_applies(grad_out, values):

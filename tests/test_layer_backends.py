@@ -2,6 +2,8 @@
 on the CPU and (when present) on CUDA; SW-DAE trains and predicts with
 either, and on a GPU as on the CPU."""
 
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -108,6 +110,36 @@ def test_encoder_prediction_path_matches_training_path(torch_threads):
         torch_threads(threads)
         with torch.no_grad():
             torch.testing.assert_close(encoder(x), training.detach(), rtol=1e-6, atol=1e-6)
+
+
+def _blocks_seen():
+    from sklearn_swdae.layers import _run_blocks
+
+    seen = []
+    _run_blocks(lambda start, stop: seen.append((start, stop)), 10, 3)
+    return sorted(seen)
+
+
+def _blocks_in_child():
+    # torch itself cannot run multithreaded kernels after a fork (OpenMP),
+    # so the child runs only the package's thread pool, on plain Python work.
+    torch.set_num_threads(2)
+    assert _blocks_seen() == [(0, 3), (3, 6), (6, 9), (9, 10)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_host_thread_pool_works_in_a_forked_child(torch_threads):
+    import multiprocessing
+
+    torch_threads(2)
+    assert _blocks_seen() == [(0, 3), (3, 6), (6, 9), (9, 10)]  # the parent's pool now exists
+    child = multiprocessing.get_context("fork").Process(target=_blocks_in_child)
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung in the host thread pool")
+    assert child.exitcode == 0
 
 
 def test_host_caches_are_not_pickled():
