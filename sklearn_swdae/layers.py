@@ -203,7 +203,7 @@ def _csr_tensor(crow, col, values, shape):
         return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
 
 
-_HOST_POOL = None
+_HOST_POOL = None  # (pid, ThreadPoolExecutor)
 
 #: Users per bag sum in the sparse product's forward pass (see there).
 _FORWARD_BLOCK_USERS = 64
@@ -214,13 +214,17 @@ _SCATTER_BLOCK_BYTES = 2 << 20
 
 
 def _host_pool():
-    """A thread pool for host-side products (scipy releases the GIL in them)."""
+    """A thread pool for host-side products (scipy releases the GIL in them).
+
+    Made again in a forked child process, whose copy of the parent's pool
+    has no threads behind it.
+    """
     global _HOST_POOL
-    if _HOST_POOL is None:
+    if _HOST_POOL is None or _HOST_POOL[0] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
-        _HOST_POOL = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
-    return _HOST_POOL
+        _HOST_POOL = (os.getpid(), ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)))
+    return _HOST_POOL[1]
 
 
 def _run_blocks(function, n_rows, block_rows):

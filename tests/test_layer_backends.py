@@ -3,6 +3,7 @@ on the CPU and (when present) on CUDA; SW-DAE trains and predicts with
 either, and on a GPU as on the CPU."""
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -116,7 +117,12 @@ def _blocks_seen():
     from sklearn_swdae.layers import _run_blocks
 
     seen = []
-    _run_blocks(lambda start, stop: seen.append((start, stop)), 10, 3)
+
+    def block(start, stop):
+        time.sleep(0.05)  # keeps both of the pool's threads busy at once
+        seen.append((start, stop))
+
+    _run_blocks(block, 10, 3)
     return sorted(seen)
 
 
