@@ -131,10 +131,9 @@ def dense_dropout(h, p, generator):
 LAYER_BACKENDS = ("auto", "dense", "sparse")
 
 # Above this fraction of live connections "auto" stays dense.  Only R/K = 0.1
-# was timed (benchmarks/RESULTS.md: the sparse layers took 0.44-0.88x the
+# was timed (benchmarks/RESULTS.md: the sparse layers took 0.32-0.61x the
 # FC-DAE epoch on the CPU); the bound is a conservative guess for denser
-# masks, whose index arithmetic grows with the links, not a measured
-# crossover.
+# masks, whose work grows with the links, not a measured crossover.
 _SPARSE_MAX_DENSITY = 0.35
 
 
