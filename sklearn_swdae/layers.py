@@ -271,14 +271,7 @@ def _host_transposed_product(layer, values, grad_out):
     order whatever the blocks, so the result does not depend on the number
     of threads.
     """
-    structure = layer.__dict__.get("_host_structure")
-    if structure is None:
-        index_dtype = np.int32 if max(layer._shape + (layer.values.numel(),)) < 2**31 else np.int64
-        structure = layer.__dict__["_host_structure"] = (
-            layer.crow_indices.numpy().astype(index_dtype),
-            layer.col_indices.numpy().astype(index_dtype),
-        )
-    crow, col = structure
+    crow, col = layer._host_indices("crow_indices", "col_indices")
     weight_t = sp.csc_array(
         (values.detach().numpy(), col, crow), shape=(layer.in_features, layer.out_features), copy=False
     )
@@ -465,10 +458,8 @@ class MaskedLinear(nn.Module):
 
     def __getstate__(self):
         # The host copies of the structure are caches, rebuilt on first use.
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
-        state = dict(state)
-        state.pop("_host_structure", None)
-        state.pop("_host_input_structure", None)
+        state = dict(self.__dict__)
+        state.pop("_host_index_cache", None)
         return state
 
     def __getattr__(self, name):
@@ -503,6 +494,17 @@ class MaskedLinear(nn.Module):
             return dense.index_put((flat,), self.values).view(self._shape)
         return self.weight if self.mask is None else self.weight * self.mask
 
+    def _host_indices(self, *names):
+        """numpy copies of index buffers for scipy, in its index dtype, cached.
+
+        scipy would otherwise convert the int64 buffers on every product.
+        """
+        cache = self.__dict__.setdefault("_host_index_cache", {})
+        if names not in cache:
+            index_dtype = np.int32 if max(self._shape + (self.values.numel(),)) < 2**31 else np.int64
+            cache[names] = tuple(getattr(self, name).numpy().astype(index_dtype) for name in names)
+        return cache[names]
+
     def _host_sparse_input_product(self, x):
         """x W^T + b for a coalesced CPU COO batch without autograd, by scipy.
 
@@ -511,14 +513,7 @@ class MaskedLinear(nn.Module):
         below, in the same order, without materializing one index and one
         value per (non-zero, link) term; the users are split across threads.
         """
-        structure = self.__dict__.get("_host_input_structure")
-        if structure is None:
-            index_dtype = np.int32 if max(self._shape + (self.values.numel(),)) < 2**31 else np.int64
-            structure = self.__dict__["_host_input_structure"] = (
-                self.t_crow_indices.numpy().astype(index_dtype),
-                self.t_col_indices.numpy().astype(index_dtype),
-            )
-        t_crow, t_col = structure
+        t_crow, t_col = self._host_indices("t_crow_indices", "t_col_indices")
         weight_t = sp.csr_array(
             (self.values.detach().index_select(0, self.t_order).numpy(), t_col, t_crow),
             shape=(self.in_features, self.out_features),
