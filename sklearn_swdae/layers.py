@@ -294,8 +294,8 @@ class _SparseWeightProduct(torch.autograd.Function):
     unit i sums the columns of h at its live inputs, weighted by their
     values.  It yields y^T, a block of users at a time; the bias is added
     in that layout and y is returned row-major, the layout the loss and the
-    top-N selection read (on a (batch, out) view of y^T, the bias add took
-    4x and the top-N 2.5x longer in a profile at K = 1,000).  The input
+    top-N selection read row by row (on a (batch, out) view of y^T each of
+    them would stride through memory).  The input
     gradient is the same product over the transposed structure: a scatter
     on the CPU (:func:`_host_transposed_product`), ``embedding_bag`` on
     other devices.  On the CPU the kernels ran 2 to 8 times faster than
