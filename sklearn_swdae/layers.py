@@ -338,8 +338,12 @@ class _SparseWeightProduct(torch.autograd.Function):
         h, values = ctx.saved_tensors
         layer = ctx.layer
         grad_h = grad_values = grad_bias = None
-        grad_columns = grad_out.t().contiguous()
-        if ctx.needs_input_grad[0] and _host_scatter_applies(grad_out, values):
+        host_scatter = _host_scatter_applies(grad_out, values)
+        # The (out, batch) copy is for the gather and the sampled product;
+        # the host scatter transposes its own blocks of users.
+        if ctx.needs_input_grad[1] or (ctx.needs_input_grad[0] and not host_scatter):
+            grad_columns = grad_out.t().contiguous()
+        if ctx.needs_input_grad[0] and host_scatter:
             grad_h = _host_transposed_product(layer, values, grad_out)
         elif ctx.needs_input_grad[0]:
             # The same bag sum over the transposed structure: input unit j
@@ -510,8 +514,8 @@ class MaskedLinear(nn.Module):
 
         The sparse-times-sparse product (scipy's SMMP with a dense row
         accumulator) does the same per-link multiply-adds as the torch path
-        below, in the same order, without materializing one index and one
-        value per (non-zero, link) term; the users are split across threads.
+        below without materializing one index and one value per
+        (non-zero, link) term; the users are split across threads.
         """
         t_crow, t_col = self._host_indices("t_crow_indices", "t_col_indices")
         weight_t = sp.csr_array(

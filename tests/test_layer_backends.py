@@ -99,6 +99,24 @@ def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(to
     torch.testing.assert_close(grad_bias, dense.bias.grad, rtol=1e-5, atol=1e-5)
 
 
+def test_sparse_decoder_input_gradient_with_frozen_weights():
+    # Only the input needs a gradient: the backward pass skips the weight
+    # gradient and still returns grad_out W.
+    rng = np.random.RandomState(6)
+    mask = _mask(rng, 120, 20, uniform=False)
+    weight = rng.randn(120, 20).astype(np.float32)
+    sparse, dense = MaskedLinear(weight, mask, "sparse"), MaskedLinear(weight, mask, "dense")
+    sparse.values.requires_grad_(False)
+    sparse.bias.requires_grad_(False)
+    x_sparse = torch.rand(90, 20, requires_grad=True)
+    x_dense = x_sparse.detach().clone().requires_grad_()
+    upstream = torch.randn(90, 120)
+    (sparse(x_sparse) * upstream).sum().backward()
+    (dense(x_dense) * upstream).sum().backward()
+    assert sparse.values.grad is None
+    torch.testing.assert_close(x_sparse.grad, x_dense.grad, rtol=1e-4, atol=1e-4)
+
+
 def test_encoder_prediction_path_matches_training_path(torch_threads):
     # Without autograd a CPU sparse batch is multiplied by scipy; with it,
     # by torch's gather-scatter.  Both give the training path's numbers.
