@@ -1,27 +1,30 @@
-"""The sparse decoder's kernels: torch's CSR product, embedding_bag and a host scatter.
+"""The sparse decoder's kernels: torch's CSR product, embedding_bag, blocks and tiles.
 
-Times, on one device, the two products of a sparse decoder layer of shape
+Times, on one device, the three products of a sparse decoder layer of shape
 (n_items, K) with R = 0.1 K random links per item and a batch of 500 users:
 
 * forward, ``out^T = W h^T``: ``torch.sparse.mm`` on the CSR weight against
   ``F.embedding_bag`` over the columns of h, in one call (as is, and with
   the copy to the row-major (batch, items) layout the loss and the top-N
-  read) and, as ``MaskedLinear`` does, in blocks of 64 users with a
-  row-major result;
-* input gradient, ``grad_h^T = W^T g^T``: the same two over the transposed
-  links (a gather: each hidden unit reads scattered rows of the large
-  (n_items, batch) gradient), and, on the CPU, the scatter that
-  ``MaskedLinear`` uses there (``layers._host_transposed_product``: scipy's
-  CSC product, one pass over the gradient rows into a cache-sized block of
-  users, blocks on threads);
+  read) and, as ``MaskedLinear`` does on the CPU, in blocks of 64 users
+  with a row-major result (``layers._bag_product``);
+* input gradient, ``grad_h^T = W^T g^T``: the same over the transposed
+  links (each hidden unit reads scattered rows of the large (n_items,
+  batch) gradient), and a scatter by scipy's CSC product (one pass over
+  the gradient rows into a block of users, what ``MaskedLinear`` used on
+  the CPU before the blocked gather replaced it);
+* weight gradient, ``g^T h`` at the live entries: ``sampled_addmm`` in one
+  call against, as ``MaskedLinear`` does on the CPU, tiles of 1,024 input
+  units (``layers._sampled_weight_gradient``);
 
-and prints milliseconds per call and each kernel's time relative to
-``embedding_bag``.
+and prints milliseconds per call and each kernel's time relative to the
+first kernel of its product.  Every kernel is checked against that first
+one before it is timed.
 
 Usage::
 
+    python benchmarks/bench_sparse_kernels.py --ks 1000 4000 15000
     python benchmarks/bench_sparse_kernels.py --ks 1000 4000 --threads 1
-    python benchmarks/bench_sparse_kernels.py --ks 1000 4000 --threads 2
 """
 
 import argparse
@@ -32,7 +35,30 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from sklearn_swdae.layers import MaskedLinear, _csr_tensor, _host_transposed_product, _SparseWeightProduct
+from sklearn_swdae import layers
+from sklearn_swdae.layers import MaskedLinear, _bag_product, _csr_tensor, _sampled_weight_gradient
+
+
+def _csc_scatter(weight_t, grad_columns):
+    """W^T g^T by scipy's CSC product ``weight_t`` (what the CPU path was before).
+
+    Blocks of users whose (in, users) accumulator fills at most 2 MB, dealt
+    to torch's number of threads.
+    """
+    out = np.empty((weight_t.shape[0], grad_columns.shape[1]), dtype=np.float32)
+
+    def users(start, stop):
+        out[:, start:stop] = weight_t @ grad_columns[:, start:stop].numpy()
+
+    n_users = grad_columns.shape[1]
+    fitting = max(32, (2 << 20) // (4 * weight_t.shape[0]))
+    layers._run_blocks(users, n_users, min(fitting, -(-n_users // torch.get_num_threads())))
+    return torch.from_numpy(out)
+
+
+def _one_call_weight_gradient(layer, g_rows, h_rows):
+    pattern = layer._csr(torch.zeros_like(layer.values))
+    return torch.sparse.sampled_addmm(pattern, g_rows.t().contiguous(), h_rows, beta=0.0).values()
 
 
 def _time(fn, repeats):
@@ -55,7 +81,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     m, b = args.n_items, args.batch
     print(f"items {m}, batch {b}, torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    print("| K | product | kernel | ms | / embedding_bag |")
+    print("| K | product | kernel | ms | / first kernel |")
     print("|---|---|---|---|---|")
     for k in args.ks:
         r = max(1, k // 10)
@@ -68,44 +94,57 @@ def main(argv=None):
         weight_t = _csr_tensor(layer.t_crow_indices, layer.t_col_indices, values[layer.t_order], (k, m))
         h_columns = torch.randn(k, b)
         h_rows = h_columns.t().contiguous()
-        zero_bias = torch.zeros(m)
         g_columns = torch.randn(m, b)
+        g_rows = g_columns.t().contiguous()
+        t_values = values[layer.t_order]
+        # W^T in CSC form is W's CSR arrays (indices in scipy's int32, built once).
+        csc = sp.csc_array(
+            (values.numpy(), layer.col_indices.numpy().astype(np.int32), layer.crow_indices.numpy().astype(np.int32)),
+            shape=(k, m),
+        )
         cases = {
             "forward": {
-                "CSR sparse.mm": lambda: torch.sparse.mm(weight, h_columns),
                 "embedding_bag": lambda: F.embedding_bag(
                     layer.col_indices, h_columns, layer.crow_indices[:-1], mode="sum", per_sample_weights=values
                 ),
+                "CSR sparse.mm": lambda: torch.sparse.mm(weight, h_columns),
                 "embedding_bag, then row-major copy": lambda: F.embedding_bag(
                     layer.col_indices, h_columns, layer.crow_indices[:-1], mode="sum", per_sample_weights=values
                 )
                 .t()
                 .contiguous()
                 .t(),
-                "embedding_bag, 64-user blocks": lambda: _SparseWeightProduct.apply(
-                    h_rows, values, zero_bias, layer
+                "embedding_bag, 64-user blocks": lambda: _bag_product(
+                    h_rows, layer.crow_indices, layer.col_indices, values, m
                 ).t(),
             },
             "input gradient": {
-                "CSR sparse.mm": lambda: torch.sparse.mm(weight_t, g_columns),
                 "embedding_bag": lambda: F.embedding_bag(
-                    layer.t_col_indices,
-                    g_columns,
-                    layer.t_crow_indices[:-1],
-                    mode="sum",
-                    per_sample_weights=values[layer.t_order],
+                    layer.t_col_indices, g_columns, layer.t_crow_indices[:-1], mode="sum", per_sample_weights=t_values
                 ),
-                "host CSC scatter": lambda: _host_transposed_product(layer, values, g_columns.t()).t(),
+                "CSR sparse.mm": lambda: torch.sparse.mm(weight_t, g_columns),
+                "host CSC scatter": lambda: _csc_scatter(csc, g_columns),
+                "embedding_bag, 64-user blocks": lambda: _bag_product(
+                    g_rows, layer.t_crow_indices, layer.t_col_indices, t_values, k
+                ).t(),
+            },
+            "weight gradient": {
+                "sampled_addmm, one call": lambda: _one_call_weight_gradient(layer, g_rows, h_rows),
+                f"sampled_addmm, tiles of {layers._WEIGHT_GRAD_TILE_UNITS} inputs": lambda: _sampled_weight_gradient(
+                    layer, g_rows, h_rows
+                ),
             },
         }
         for name, kernels in cases.items():
-            reference = kernels["embedding_bag"]()
+            first, reference = None, None
             times = {}
             for kernel, fn in kernels.items():
+                if reference is None:
+                    first, reference = kernel, fn()
                 torch.testing.assert_close(fn(), reference, rtol=1e-4, atol=1e-3)  # same product
                 times[kernel] = _time(fn, args.repeats)
             for kernel, ms in times.items():
-                print(f"| {k} | {name} | {kernel} | {ms:.0f} | {ms / times['embedding_bag']:.2f}x |", flush=True)
+                print(f"| {k} | {name} | {kernel} | {ms:.0f} | {ms / times[first]:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

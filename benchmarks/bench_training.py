@@ -24,6 +24,8 @@ a fresh subprocess that loads the matrix from disk and reports:
 The mask of SW-DAE is drawn at random with exactly R = 0.1 K links per item
 (what ItemGrouper produces, without its 25-50 s of grouping at this scale);
 speed depends on the number of links, not on which units they reach.
+``--link-fractions`` times other values of R / K (denser masks), e.g. with
+``--backends dense sparse`` to find where the sparse layers stop paying.
 
 Usage::
 
@@ -31,6 +33,8 @@ Usage::
     python benchmarks/bench_training.py --quick               # smoke run, ~1 min
     python benchmarks/bench_training.py --device cuda --backends auto dense sparse \\
         --precisions float32 tf32 bfloat16
+    python benchmarks/bench_training.py --ks 1000 --models swdae --backends dense sparse \\
+        --link-fractions 0.1 0.2 0.35 0.5
 """
 
 import argparse
@@ -94,7 +98,7 @@ def _build(args, n_items):
         random_state=0,
     )
     if args.model == "swdae":
-        mask = _random_mask(args.k, n_items, max(1, round(0.1 * args.k)))
+        mask = _random_mask(args.k, n_items, max(1, round(args.link_fraction * args.k)))
         return SparseWideDAERecommender(connectivity=mask, layer_backend=args.backend, **common), mask
     if args.model == "fcdae":
         return FCDAERecommender(n_hidden=args.k, **common), None
@@ -165,6 +169,7 @@ def worker(args):
     record = {
         "model": args.model,
         "k": args.k if args.model != "multvae" else 600,
+        "link_fraction": args.link_fraction if args.model == "swdae" else None,
         "backend": "/".join(getattr(model, "layer_backends_", ("dense", "dense"))),
         "precision": args.precision,
         "device": str(device),
@@ -190,7 +195,7 @@ def worker(args):
 
 def _table(rows):
     head = (
-        "| model | K | backend (enc/dec) | precision | users | s / epoch | vs FC-DAE same K "
+        "| model | K | R / K | backend (enc/dec) | precision | users | s / epoch | vs FC-DAE same K "
         "| train peak (GiB) | top-100 users/s | inference peak (GiB) | live GFLOP/s | of dense rate |"
     )
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
@@ -205,7 +210,8 @@ def _table(rows):
         rate = f"{r['live_gflop_per_s']:.1f}" if "live_gflop_per_s" in r else "-"
         frac = f"{100 * r['fraction_of_dense_rate']:.1f}%" if "fraction_of_dense_rate" in r else "-"
         lines.append(
-            f"| {names[r['model']]} | {r['k'] if r['model'] != 'multvae' else '-'} | {r['backend']} "
+            f"| {names[r['model']]} | {r['k'] if r['model'] != 'multvae' else '-'} "
+            f"| {r.get('link_fraction') or '-'} | {r['backend']} "
             f"| {r['precision']} | {r['train_users']} | {r['epoch_s']:.2f} | {ratio} "
             f"| {r['train_peak_gib']:.2f} | {r['inference_users_per_s']:.0f} | {r['inference_peak_gib']:.2f} "
             f"| {rate} | {frac} |"
@@ -219,6 +225,9 @@ def main(argv=None):
     parser.add_argument("--ks", type=int, nargs="+", default=[1000, 4000, 15000])
     parser.add_argument("--models", nargs="+", default=["swdae", "fcdae", "multvae"])
     parser.add_argument("--backends", nargs="+", default=["auto"], help="SW-DAE layer_backend values")
+    parser.add_argument(
+        "--link-fractions", type=float, nargs="+", default=[0.1], help="SW-DAE's R / K (the paper's 0.1)"
+    )
     parser.add_argument("--precisions", nargs="+", default=["float32"])
     parser.add_argument("--epochs", type=int, default=2, help="epochs per fit; the last one is timed")
     parser.add_argument(
@@ -237,7 +246,11 @@ def main(argv=None):
     parser.add_argument("--k", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--precision", help=argparse.SUPPRESS)
+    parser.add_argument("--link-fraction", type=float, default=0.1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    bad = [f for f in args.link_fractions if not 0 < f <= 1]
+    if bad:
+        parser.error(f"--link-fractions must lie in (0, 1], got {bad}")
     if args.worker:
         return worker(args)
 
@@ -266,23 +279,27 @@ def main(argv=None):
     for precision in args.precisions:
         for k in args.ks:
             if "fcdae" in args.models:
-                configs.append(("fcdae", k, "dense", precision))
+                configs.append(("fcdae", k, "dense", precision, None))
             if "swdae" in args.models:
-                configs += [("swdae", k, backend, precision) for backend in args.backends]
+                configs += [
+                    ("swdae", k, backend, precision, fraction)
+                    for fraction in args.link_fractions
+                    for backend in args.backends
+                ]
         if "multvae" in args.models:
-            configs.append(("multvae", 600, "dense", precision))
+            configs.append(("multvae", 600, "dense", precision, None))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "X.npz")
         sp.save_npz(path, sp.csr_matrix(X), compressed=False)
         del X
-        for model, k, backend, precision in configs:
+        for model, k, backend, precision, fraction in configs:
             cmd = [
                 sys.executable, os.path.abspath(__file__), "--worker", "--data", path, "--model", model,
                 "--k", str(k), "--backend", backend, "--precision", precision, "--device", args.device,
                 "--epochs", str(args.epochs), "--train-users", str(args.train_users),
                 "--inference-users", str(args.inference_users), "--threads", str(args.threads),
-            ]  # fmt: skip
+            ] + (["--link-fraction", str(fraction)] if fraction else [])  # fmt: skip
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
             except subprocess.TimeoutExpired:

@@ -204,12 +204,12 @@ def _csr_tensor(crow, col, values, shape):
 
 _HOST_POOL = None  # (pid, ThreadPoolExecutor)
 
-#: Users per bag sum in the sparse product's forward pass (see there).
-_FORWARD_BLOCK_USERS = 64
+#: Users per bag sum of the sparse products on the CPU (see _bag_product).
+_BLOCK_USERS = 64
 
-#: Bytes of the (in, users) accumulator one block of the host scatter may
-#: fill: about what stays in a core's L2 cache.
-_SCATTER_BLOCK_BYTES = 2 << 20
+#: Input units per tile of the sampled weight gradient on the CPU (see
+#: _sampled_weight_gradient).
+_WEIGHT_GRAD_TILE_UNITS = 1024
 
 
 def _host_pool():
@@ -249,115 +249,85 @@ def _run_blocks(function, n_rows, block_rows):
         future.result()
 
 
-def _host_scatter_applies(grad_out, values):
-    return grad_out.device.type == "cpu" and grad_out.dtype == values.dtype and values.dtype in (
-        torch.float32,
-        torch.float64,
-    )
+def _bag_product(a, crow, col, weights, n_out):
+    """a S^T, shape (batch, n_out), for a dense a and a CSR S of shape (n_out, in).
 
-
-def _host_transposed_product(layer, values, grad_out):
-    """grad_out W, shape (batch, in), on the CPU by scattering.
-
-    ``grad_out`` is the (batch, out) output gradient.  The gather form
-    (``embedding_bag`` over the transposed structure) reads, for every input
-    unit, scattered rows of the (out, batch) gradient: with 20,108 outputs
-    it is tens of MB and the reads miss the cache.  W^T in CSC form is the
-    same (crow, col, values) arrays as W in CSR, and scipy's CSC product
-    walks the outputs in order, reads each gradient row once and accumulates
-    into an (in, users) block small enough to stay in cache
-    (``benchmarks/bench_sparse_kernels.py`` times both).  Blocks of users
-    run on threads; every entry is summed over the outputs in the same
-    order whatever the blocks, so the result does not depend on the number
-    of threads.
+    ``F.embedding_bag`` over the columns of a: output unit i sums the
+    columns of a at its links, weighted.  On the CPU this runs a block of
+    users at a time so that the gathered rows of a^T (in x block) stay in
+    cache: at K = 15,000 hidden units and 20,108 items one bag sum over 500
+    users took 4 to 5 times longer than blocks of 64, and at K = 1,000 and
+    4,000 the blocked gather also beat a scatter by scipy's CSC product
+    (``benchmarks/bench_sparse_kernels.py``).  A GPU gets the whole batch in
+    one call.  Every output entry is one bag's sum in link order, so the
+    result does not depend on the blocks or the number of threads.
     """
-    crow, col = layer._host_indices("crow_indices", "col_indices")
-    weight_t = sp.csc_array(
-        (values.detach().numpy(), col, crow), shape=(layer.in_features, layer.out_features), copy=False
-    )
-    n_users = grad_out.shape[0]
-    out = np.empty((layer.in_features, n_users), dtype=weight_t.dtype)
-    grad_out = grad_out.detach()
+    step = _BLOCK_USERS if a.device.type == "cpu" else max(a.shape[0], 1)
+    out = None
+    for start in range(0, a.shape[0], step):
+        block = F.embedding_bag(
+            col, a[start : start + step].t().contiguous(), crow[:-1], mode="sum", per_sample_weights=weights
+        )
+        if out is None:
+            out = block.new_empty((a.shape[0], n_out))
+        out[start : start + block.shape[1]] = block.t()
+    return a.new_empty((0, n_out)) if out is None else out
 
-    def users(start, stop):
-        out[:, start:stop] = weight_t @ grad_out[start:stop].t().contiguous().numpy()
 
-    fitting = max(32, _SCATTER_BLOCK_BYTES // (out.itemsize * layer.in_features))
-    _run_blocks(users, n_users, min(fitting, -(-n_users // torch.get_num_threads())) or 1)
-    return torch.from_numpy(out).t()
+def _sampled_weight_gradient(layer, grad_out, h):
+    """(grad_out^T h) at the live entries of the layer, in ``values`` order.
+
+    ``torch.sparse.sampled_addmm`` computes each live entry as one dot
+    product over the batch, reading a row of h^T per link.  On the CPU the
+    input units are cut into tiles of ``_WEIGHT_GRAD_TILE_UNITS`` so that
+    the rows a tile reads (a few MB at batch 500) stay in cache: at
+    K = 4,000 and 15,000 this took 0.25 to 0.6 of the time of one call over
+    all inputs, with the same dot products, so the same bits.  No dense
+    (out, in) tensor is allocated either way.
+    """
+    grad_columns = grad_out.t().contiguous()
+    h = h.contiguous()
+    if h.device.type != "cpu" or layer.in_features <= _WEIGHT_GRAD_TILE_UNITS:
+        pattern = layer._csr(grad_columns.new_zeros(layer.values.shape))
+        return torch.sparse.sampled_addmm(pattern, grad_columns, h, beta=0.0).values()
+    grad = grad_columns.new_empty(layer.values.shape)
+    for start, stop, positions, crow, col in layer._column_tiles(_WEIGHT_GRAD_TILE_UNITS):
+        pattern = _csr_tensor(crow, col, grad.new_zeros(col.shape), (layer.out_features, stop - start))
+        tile = torch.sparse.sampled_addmm(pattern, grad_columns, h[:, start:stop], beta=0.0)
+        grad.index_copy_(0, positions, tile.values())
+    return grad
 
 
 class _SparseWeightProduct(torch.autograd.Function):
     """y = h W^T + b for a dense h and a CSR weight given by its live values.
 
-    The forward pass is an ``embedding_bag`` over the columns of h: output
-    unit i sums the columns of h at its live inputs, weighted by their
-    values.  It yields y^T, a block of users at a time; the bias is added
-    in that layout and y is returned row-major, the layout the loss and the
-    top-N selection read row by row (on a (batch, out) view of y^T each of
-    them would stride through memory).  The input
-    gradient is the same product over the transposed structure: a scatter
-    on the CPU (:func:`_host_transposed_product`), ``embedding_bag`` on
-    other devices.  On the CPU the kernels ran 2 to 8 times faster than
-    torch's CSR product at K = 1,000 and 4,000 with 20,108 items
-    (``benchmarks/bench_sparse_kernels.py``, ``benchmarks/RESULTS.md``).
-    The weight gradient is the dense product sampled at the live entries
-    only (``torch.sparse.sampled_addmm``), so no (out, in) dense tensor is
-    ever allocated.
+    The forward pass and the input gradient are bag sums
+    (:func:`_bag_product`) over W's structure and over its transpose; the
+    output is row-major, the layout the loss and the top-N selection read
+    row by row.  The weight gradient is the dense product sampled at the
+    live entries only (:func:`_sampled_weight_gradient`).  No (out, in)
+    dense tensor is ever allocated.
     """
 
     @staticmethod
     def forward(ctx, h, values, bias, layer):
         ctx.save_for_backward(h, values)
         ctx.layer = layer
-        out = None
-        bias_column = bias[:, None]
-        # On the CPU, blocks of users keep the gathered rows of h^T
-        # (K x block) in cache: at K = 4,000 one bag sum over 1,000 users
-        # took ~3x longer than 16 blocks of 64 (same result, bit for bit).
-        # A GPU gets the whole batch in one call.
-        step = _FORWARD_BLOCK_USERS if h.device.type == "cpu" else max(h.shape[0], 1)
-        for start in range(0, h.shape[0], step):
-            block = F.embedding_bag(
-                layer.col_indices,
-                h[start : start + step].t().contiguous(),
-                layer.crow_indices[:-1],
-                mode="sum",
-                per_sample_weights=values,
-            )
-            block += bias_column.to(block.dtype)
-            if out is None:
-                out = block.new_empty((h.shape[0], block.shape[0]))
-            out[start : start + block.shape[1]] = block.t()
-        if out is None:  # no users
-            out = h.new_empty((0, layer.out_features))
-        return out
+        out = _bag_product(h, layer.crow_indices, layer.col_indices, values, layer.out_features)
+        return out.add_(bias.to(out.dtype))
 
     @staticmethod
     def backward(ctx, grad_out):
         h, values = ctx.saved_tensors
         layer = ctx.layer
         grad_h = grad_values = grad_bias = None
-        host_scatter = _host_scatter_applies(grad_out, values)
-        # The (out, batch) copy is for the gather and the sampled product;
-        # the host scatter transposes its own blocks of users.
-        if ctx.needs_input_grad[1] or (ctx.needs_input_grad[0] and not host_scatter):
-            grad_columns = grad_out.t().contiguous()
-        if ctx.needs_input_grad[0] and host_scatter:
-            grad_h = _host_transposed_product(layer, values, grad_out)
-        elif ctx.needs_input_grad[0]:
-            # The same bag sum over the transposed structure: input unit j
-            # gathers the output gradients of its links.
-            grad_h = F.embedding_bag(
-                layer.t_col_indices,
-                grad_columns,
-                layer.t_crow_indices[:-1],
-                mode="sum",
-                per_sample_weights=values[layer.t_order],
-            ).t()
+        if ctx.needs_input_grad[0]:
+            # Input unit j sums the output gradients of its links.
+            grad_h = _bag_product(
+                grad_out, layer.t_crow_indices, layer.t_col_indices, values[layer.t_order], layer.in_features
+            )
         if ctx.needs_input_grad[1]:
-            pattern = layer._csr(torch.zeros_like(values))
-            grad_values = torch.sparse.sampled_addmm(pattern, grad_columns, h.contiguous(), beta=0.0).values()
+            grad_values = _sampled_weight_gradient(layer, grad_out, h)
         if ctx.needs_input_grad[2]:
             grad_bias = grad_out.sum(0)
         return grad_h, grad_values, grad_bias, None
@@ -377,9 +347,9 @@ class MaskedLinear(nn.Module):
     - ``"sparse"``: only the live weights are stored (the parameter
       ``values``, in CSR order of the mask), so masked entries do not exist
       and cannot move.  A sparse input batch (COO) is multiplied by a
-      gather-scatter over its non-zeros and their links; a dense input by a
-      CSR product, with the weight gradient sampled at the live entries.
-      No dense (out, in) matrix is allocated by the forward or backward
+      gather-scatter over its non-zeros and their links; a dense input by
+      bag sums over the links (``embedding_bag``), with the weight gradient
+      sampled at the live entries.  No dense (out, in) matrix is allocated by the forward or backward
       pass, and the optimizer updates only the live weights.
 
     Parameters
@@ -461,9 +431,9 @@ class MaskedLinear(nn.Module):
         self.mask = None
 
     def __getstate__(self):
-        # The host copies of the structure are caches, rebuilt on first use.
+        # Host copies and tiles of the structure are caches, rebuilt on first use.
         state = dict(self.__dict__)
-        state.pop("_host_index_cache", None)
+        state.pop("_host_cache", None)
         return state
 
     def __getattr__(self, name):
@@ -489,7 +459,6 @@ class MaskedLinear(nn.Module):
     def _csr(self, values):
         return _csr_tensor(self.crow_indices, self.col_indices, values, self._shape)
 
-
     def effective_weight(self):
         """The (out_features, in_features) weight with masked entries at zero."""
         if self.backend == "sparse":
@@ -498,16 +467,46 @@ class MaskedLinear(nn.Module):
             return dense.index_put((flat,), self.values).view(self._shape)
         return self.weight if self.mask is None else self.weight * self.mask
 
+    def _cached(self, key, build):
+        """``build()``, computed once per layer (the structure never changes)."""
+        cache = self.__dict__.setdefault("_host_cache", {})
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
     def _host_indices(self, *names):
         """numpy copies of index buffers for scipy, in its index dtype, cached.
 
         scipy would otherwise convert the int64 buffers on every product.
         """
-        cache = self.__dict__.setdefault("_host_index_cache", {})
-        if names not in cache:
-            index_dtype = np.int32 if max(self._shape + (self.values.numel(),)) < 2**31 else np.int64
-            cache[names] = tuple(getattr(self, name).numpy().astype(index_dtype) for name in names)
-        return cache[names]
+        index_dtype = np.int32 if max(self._shape + (self.values.numel(),)) < 2**31 else np.int64
+        return self._cached(
+            ("numpy", names), lambda: tuple(getattr(self, name).cpu().numpy().astype(index_dtype) for name in names)
+        )
+
+    def _column_tiles(self, width):
+        """The CSR structure cut into tiles of ``width`` input units, cached.
+
+        A list of (start, stop, positions, crow, col): the tile's own CSR
+        structure (columns counted from ``start``) and where its entries sit
+        in ``values``.  Each row's links are sorted by column, so every tile
+        keeps the rows' order.  The positions and indices take 12 bytes per
+        live weight (360 MB at K = 15,000 with R = 0.1 K on 20,108 items).
+        """
+
+        def build():
+            rows, col = self.row_indices.cpu(), self.col_indices.cpu()
+            index_dtype = torch.int32 if max(self._shape + (col.numel(),)) < 2**31 else torch.int64
+            tiles = []
+            for start in range(0, self.in_features, width):
+                stop = min(start + width, self.in_features)
+                positions = torch.nonzero((col >= start) & (col < stop)).flatten()
+                crow = torch.zeros(self.out_features + 1, dtype=torch.int64)
+                crow[1:] = torch.cumsum(torch.bincount(rows[positions], minlength=self.out_features), 0)
+                tiles.append((start, stop, positions, crow.to(index_dtype), (col[positions] - start).to(index_dtype)))
+            return tiles
+
+        return self._cached(("tiles", width), build)
 
     def _host_sparse_input_product(self, x):
         """x W^T + b for a coalesced CPU COO batch without autograd, by scipy.

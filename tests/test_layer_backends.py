@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sklearn_swdae import FCDAERecommender, ItemGrouper, SparseWideDAERecommender
+from sklearn_swdae import FCDAERecommender, ItemGrouper, SparseWideDAERecommender, layers
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.layers import MaskedLinear, count_parameters, resolve_layer_backend
 
@@ -70,9 +70,14 @@ def torch_threads():
     torch.set_num_threads(before)
 
 
-def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(torch_threads):
-    # 200 users span several 64-user forward blocks and, on two threads,
-    # two blocks of the host scatter; the results must not depend on that.
+@pytest.mark.parametrize("tile_units", [1024, 16])
+def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(
+    torch_threads, tile_units, monkeypatch
+):
+    # 200 users span several 64-user blocks of the bag sums and, with tiles
+    # of 16 input units, the weight gradient runs over four tiles of
+    # inputs; the results must not depend on either or on the threads.
+    monkeypatch.setattr(layers, "_WEIGHT_GRAD_TILE_UNITS", tile_units)
     rng = np.random.RandomState(1)
     mask = _mask(rng, 300, 50, uniform=False)  # decoder: 300 outputs (items), 50 inputs
     weight = rng.randn(300, 50).astype(np.float32)
@@ -166,16 +171,33 @@ def test_host_thread_pool_works_in_a_forked_child(torch_threads):
     assert child.exitcode == 0
 
 
-def test_host_caches_are_not_pickled():
+def test_weight_gradient_tiles_give_the_same_bits(monkeypatch):
+    rng = np.random.RandomState(7)
+    mask = _mask(rng, 40, 70, uniform=False)
+    layer = MaskedLinear(rng.randn(40, 70).astype(np.float32), mask, "sparse")
+    h, grad_out = torch.rand(30, 70), torch.randn(30, 40)
+    whole = layers._sampled_weight_gradient(layer, grad_out, h)  # 70 inputs: one tile
+    tiles = layer._column_tiles(16)
+    assert [(start, stop) for start, stop, *_ in tiles] == [(0, 16), (16, 32), (32, 48), (48, 64), (64, 70)]
+    assert sorted(torch.cat([positions for _, _, positions, _, _ in tiles]).tolist()) == list(range(int(mask.sum())))
+    monkeypatch.setattr(layers, "_WEIGHT_GRAD_TILE_UNITS", 16)
+    tiled = layers._sampled_weight_gradient(layer, grad_out, h)
+    assert torch.equal(tiled, whole)
+    dense = (grad_out.t() @ h)[torch.as_tensor(mask)]
+    torch.testing.assert_close(whole, dense, rtol=1e-5, atol=1e-5)
+
+
+def test_host_caches_are_not_pickled(monkeypatch):
     import pickle
 
+    monkeypatch.setattr(layers, "_WEIGHT_GRAD_TILE_UNITS", 3)
     rng = np.random.RandomState(3)
     layer = MaskedLinear(rng.randn(30, 8).astype(np.float32), _mask(rng, 30, 8, uniform=False), "sparse")
     x = torch.rand(4, 8, requires_grad=True)
-    layer(x).sum().backward()  # fills the host scatter's cache
-    assert layer.__dict__["_host_index_cache"]
+    layer(x).sum().backward()  # fills the weight gradient's tiles
+    assert layer.__dict__["_host_cache"]
     clone = pickle.loads(pickle.dumps(layer))
-    assert "_host_index_cache" not in clone.__dict__
+    assert "_host_cache" not in clone.__dict__
     torch.testing.assert_close(clone(x), layer(x))
 
 
