@@ -130,10 +130,11 @@ def dense_dropout(h, p, generator):
 #: Backends of :class:`MaskedLinear`; "auto" is resolved by :func:`resolve_layer_backend`.
 LAYER_BACKENDS = ("auto", "dense", "sparse")
 
-# Above this fraction of live connections "auto" stays dense.  Only R/K = 0.1
-# was timed (benchmarks/RESULTS.md: the sparse layers took 0.32-0.61x the
-# FC-DAE epoch on the CPU); the bound is a conservative guess for denser
-# masks, whose work grows with the links, not a measured crossover.
+# Above this fraction of live connections "auto" stays dense.  Measured on
+# the CPU at K = 1,000 (benchmarks/RESULTS.md, "Where the sparse layers stop
+# paying"): a sparse epoch took 0.25x the dense-masked one at R/K = 0.1,
+# 0.76x at 0.35 and 1.2x at 0.5, since the sparse work grows with the links
+# and the dense work does not.  Other K and the GPU were not measured.
 _SPARSE_MAX_DENSITY = 0.35
 
 
@@ -141,9 +142,11 @@ def resolve_layer_backend(backend, mask_density, device, sparse_input):
     """The backend a :class:`MaskedLinear` uses: "dense" or "sparse".
 
     ``"auto"`` picks the sparse kernels when the mask keeps at most 35% of
-    the connections and either the layer reads the sparse user histories
-    (the encoder: a gather-scatter over the batch's non-zeros, whatever the
-    device) or it runs on the CPU, where the sparse decoder does ten times
+    the connections (on the CPU at K = 1,000 they trained faster than the
+    dense-masked layers at 10% and 35% and slower at 50%) and either
+    the layer reads the sparse user histories (the encoder: a
+    gather-scatter over the batch's non-zeros, whatever the device) or it
+    runs on the CPU, where the sparse decoder does ten times
     fewer operations and Adam updates only the live weights.  On a GPU the
     decoder stays dense-masked, the configuration measured there (one H200
     run; the sparse decoder was not timed on a GPU, see
@@ -255,12 +258,15 @@ def _bag_product(a, crow, col, weights, n_out):
     ``F.embedding_bag`` over the columns of a: output unit i sums the
     columns of a at its links, weighted.  On the CPU this runs a block of
     users at a time so that the gathered rows of a^T (in x block) stay in
-    cache: at K = 15,000 hidden units and 20,108 items one bag sum over 500
-    users took 4 to 5 times longer than blocks of 64, and at K = 1,000 and
-    4,000 the blocked gather also beat a scatter by scipy's CSC product
-    (``benchmarks/bench_sparse_kernels.py``).  A GPU gets the whole batch in
-    one call.  Every output entry is one bag's sum in link order, so the
-    result does not depend on the blocks or the number of threads.
+    cache: with 20,108 items and K = 15,000 hidden units, one bag sum over
+    500 users took about 3 times as long as blocks of 64, in the forward
+    pass and in the input gradient, and for the input gradient the blocks
+    took half or less of the time of a scatter by scipy's CSC product at
+    K = 4,000 and 15,000, about the same at K = 1,000
+    (``benchmarks/bench_sparse_kernels.py``, ``benchmarks/RESULTS.md``).
+    A GPU gets the whole batch in one call.  Every output entry is one
+    bag's sum in link order, so the result does not depend on the blocks
+    or the number of threads.
     """
     step = _BLOCK_USERS if a.device.type == "cpu" else max(a.shape[0], 1)
     out = None
@@ -280,10 +286,10 @@ def _sampled_weight_gradient(layer, grad_out, h):
     ``torch.sparse.sampled_addmm`` computes each live entry as one dot
     product over the batch, reading a row of h^T per link.  On the CPU the
     input units are cut into tiles of ``_WEIGHT_GRAD_TILE_UNITS`` so that
-    the rows a tile reads (a few MB at batch 500) stay in cache: at
-    K = 4,000 and 15,000 this took 0.25 to 0.6 of the time of one call over
-    all inputs, with the same dot products, so the same bits.  No dense
-    (out, in) tensor is allocated either way.
+    the rows a tile reads (2 MB at batch 500) stay in cache: at K = 15,000
+    hidden units this took 0.22 of the time of one call over all inputs
+    (about the same time at K = 4,000), with the same dot products, so the
+    same bits.  No dense (out, in) tensor is allocated either way.
     """
     grad_columns = grad_out.t().contiguous()
     h = h.contiguous()
