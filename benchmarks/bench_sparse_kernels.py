@@ -56,11 +56,6 @@ def _csc_scatter(weight_t, grad_columns):
     return torch.from_numpy(out)
 
 
-def _one_call_weight_gradient(layer, g_rows, h_rows):
-    pattern = layer._csr(torch.zeros_like(layer.values))
-    return torch.sparse.sampled_addmm(pattern, g_rows.t().contiguous(), h_rows, beta=0.0).values()
-
-
 def _time(fn, repeats):
     fn()
     tic = time.perf_counter()
@@ -129,7 +124,7 @@ def main(argv=None):
                 ).t(),
             },
             "weight gradient": {
-                "sampled_addmm, one call": lambda: _one_call_weight_gradient(layer, g_rows, h_rows),
+                "sampled_addmm, one call": lambda: _sampled_weight_gradient(layer, g_rows, h_rows, tile_units=k),
                 f"sampled_addmm, tiles of {layers._WEIGHT_GRAD_TILE_UNITS} inputs": lambda: _sampled_weight_gradient(
                     layer, g_rows, h_rows
                 ),

@@ -189,7 +189,20 @@ def _training(args):
     )
 
 
+def _check_baselines(baselines):
+    """Fail before any training when a requested baseline's package is missing."""
+    if "wmf" in baselines:
+        try:
+            import implicit  # noqa: F401
+        except ImportError:
+            raise CommandError(
+                "--baselines wmf needs the optional 'implicit' package: "
+                "pip install 'sklearn-swdae[wmf]' (or pip install implicit)."
+            ) from None
+
+
 def _protocol(X, args, n_users_note):
+    _check_baselines(args.baselines)
     split = strong_generalization_split(
         X, n_validation=args.heldout_users, n_test=args.heldout_users, random_state=args.split_seed
     )

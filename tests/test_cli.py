@@ -83,6 +83,16 @@ def test_evaluate_compares_with_every_listed_baseline(log_csv, capsys):
     assert rows == {"SW-DAE", *names.values()}
 
 
+def test_missing_wmf_package_fails_before_training(log_csv, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "implicit", None)  # makes ``import implicit`` fail
+    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
+            "--item-col", "item", "--heldout-users", "30", "--baselines", "wmf", *SMALL_MODEL]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert "--baselines wmf needs the optional 'implicit' package" in captured.err
+    assert "fitting" not in captured.err + captured.out  # nothing was trained
+
+
 @pytest.mark.parametrize(
     "content, message",
     [

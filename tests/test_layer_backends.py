@@ -171,17 +171,16 @@ def test_host_thread_pool_works_in_a_forked_child(torch_threads):
     assert child.exitcode == 0
 
 
-def test_weight_gradient_tiles_give_the_same_bits(monkeypatch):
+def test_weight_gradient_tiles_give_the_same_bits():
     rng = np.random.RandomState(7)
     mask = _mask(rng, 40, 70, uniform=False)
     layer = MaskedLinear(rng.randn(40, 70).astype(np.float32), mask, "sparse")
     h, grad_out = torch.rand(30, 70), torch.randn(30, 40)
-    whole = layers._sampled_weight_gradient(layer, grad_out, h)  # 70 inputs: one tile
+    whole = layers._sampled_weight_gradient(layer, grad_out, h)  # 70 inputs: one call
     tiles = layer._column_tiles(16)
     assert [(start, stop) for start, stop, *_ in tiles] == [(0, 16), (16, 32), (32, 48), (48, 64), (64, 70)]
     assert sorted(torch.cat([positions for _, _, positions, _, _ in tiles]).tolist()) == list(range(int(mask.sum())))
-    monkeypatch.setattr(layers, "_WEIGHT_GRAD_TILE_UNITS", 16)
-    tiled = layers._sampled_weight_gradient(layer, grad_out, h)
+    tiled = layers._sampled_weight_gradient(layer, grad_out, h, tile_units=16)
     assert torch.equal(tiled, whole)
     dense = (grad_out.t() @ h)[torch.as_tensor(mask)]
     torch.testing.assert_close(whole, dense, rtol=1e-5, atol=1e-5)
