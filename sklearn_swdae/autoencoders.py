@@ -1,5 +1,6 @@
 """Autoencoder recommenders, all trained by :mod:`sklearn_swdae.training`."""
 
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +17,7 @@ from ._parallel import inner_thread_limit, limit_torch_threads
 from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
 from .base import BaseRecommender
+from .defaults import auto_batch_size
 from .grouping import ItemGrouper
 from .layers import (
     LAYER_BACKENDS,
@@ -171,7 +173,7 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         "input_dropout": [Interval(Real, 0, 1, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
@@ -262,6 +264,9 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self.device_ = resolve_device(self.device)
         self._prepare_structure(X, random_state, carried_connectivity)
         X_train, validation = self._split_validation(X, random_state)
+        self.batch_size_ = auto_batch_size(X_train.shape[0]) if self.batch_size == "auto" else self.batch_size
+        if self.verbose:
+            self._print_settings(X_train.shape[0], X.shape[1])
         X_train = self._training_input(X_train)
         self.__dict__.pop("layer_backends_", None)  # chosen anew by _build_module
         self.module_ = self._build_module(X.shape[1], random_state)
@@ -277,6 +282,21 @@ class _BaseAutoencoderRecommender(BaseRecommender):
         self.n_flops_ = count_flops(self.module_)
         self.module_.generator = None  # generators do not pickle; only training needs one
         return self
+
+    def _resolved_settings(self):
+        """``{name: (value used, whether it was "auto")}`` for ``verbose``."""
+        return {"batch_size": (self.batch_size_, self.batch_size == "auto")}
+
+    def _print_settings(self, n_train_users, n_items):
+        chosen = ", ".join(
+            f"{name}={value}{' (auto)' if auto else ''}"
+            for name, (value, auto) in self._resolved_settings().items()
+        )
+        print(
+            f"{type(self).__name__}: {n_train_users} training users x {n_items} items; {chosen}",
+            file=sys.stdout,
+            flush=True,
+        )
 
     def _train_module(self, module, loss_fn, X_train, validation, random_state, max_iter=None):
         """Train ``module`` with the shared engine; returns the engine.
@@ -298,7 +318,7 @@ class _BaseAutoencoderRecommender(BaseRecommender):
             device=self.device_,
             learning_rate=self.learning_rate,
             alpha=self.alpha,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size_,
             max_iter=self.max_iter if max_iter is None else max_iter,
             n_iter_no_change=self.n_iter_no_change if validating else None,
             tol=self.tol,
@@ -440,10 +460,14 @@ class SparseWideDAERecommender(_BaseDAERecommender):
     Parameters
     ----------
     grouper : ItemGrouper or None, default=None
-        Learns the connectivity at fit (it is cloned first).  None uses
-        ``ItemGrouper(n_clusters=min(1000, n_items), n_components=min(50,
-        min(n_users, n_items) - 1), random_state=random_state)``.  A given
-        grouper whose ``random_state`` is None receives one drawn from this
+        Learns the connectivity at fit (it is cloned first).  None means
+        ``ItemGrouper()``, whose "auto" K, R and F follow the catalogue
+        (:mod:`sklearn_swdae.defaults`).  Its parameters are searched as
+        ``grouper__n_clusters``, ``grouper__overlap`` and
+        ``grouper__n_components`` (``set_params`` and ``GridSearchCV``) also
+        when ``grouper`` is None: setting one of them sets ``grouper`` to a
+        default ``ItemGrouper`` with that parameter changed.  A grouper
+        whose ``random_state`` is None receives one drawn from this
         estimator's ``random_state``, so one seed makes the whole fit
         reproducible.  Ignored
         when ``connectivity`` is given or when X comes from
@@ -488,8 +512,12 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         L2 penalty (Adam weight decay).  The paper uses none.
     learning_rate : float, default=1e-3
         Adam learning rate.
-    batch_size : int, default=500
-        Users per mini-batch.
+    batch_size : int or "auto", default="auto"
+        Users per mini-batch.  ``"auto"`` is
+        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
+        users: about 40 Adam steps per epoch within [32, 500], so the
+        paper's 500 on data of its size (ML-20M) and smaller batches, hence
+        more steps, on small data.  The value used is ``batch_size_``.
     max_iter : int, default=100
         Number of epochs.
     {selection_parameters}
@@ -515,6 +543,8 @@ class SparseWideDAERecommender(_BaseDAERecommender):
     ----------
     layer_backends_ : tuple of two {"dense", "sparse"}
         Backends of the encoder and the decoder chosen at fit.
+    batch_size_ : int
+        Users per mini-batch used (``batch_size`` resolved).
     connectivity_ : scipy.sparse.csr_array of shape (K, n_items), dtype bool
         The encoder's mask (the decoder uses its transpose); of the first
         layer when stacked.
@@ -578,7 +608,7 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         hidden_dropout=0.2,
         alpha=0.0,
         learning_rate=1e-3,
-        batch_size=500,
+        batch_size="auto",
         max_iter=100,
         validation_fraction=0.1,
         n_iter_no_change=None,
@@ -626,11 +656,7 @@ class SparseWideDAERecommender(_BaseDAERecommender):
             self.connectivity_ = self._check_connectivity(carried, n_items, "X.connectivity")
         else:
             if self.grouper is None:
-                grouper = ItemGrouper(
-                    n_clusters=min(1000, n_items),
-                    n_components=max(1, min(50, min(n_users, n_items) - 1)),
-                    random_state=random_state,
-                )
+                grouper = ItemGrouper(random_state=random_state)
             else:
                 grouper = clone(self.grouper)
                 if grouper.get_params().get("random_state", 0) is None:
@@ -641,6 +667,37 @@ class SparseWideDAERecommender(_BaseDAERecommender):
         self.hidden_groupers_ = []
         self.pretraining_histories_ = []
         self._check_stacked_layer_sizes()
+
+    def set_params(self, **params):
+        """Set parameters, ``grouper__*`` ones included when ``grouper`` is None.
+
+        A ``grouper__`` parameter on an estimator whose ``grouper`` is None
+        (the default) first sets ``grouper`` to ``ItemGrouper()``, what None
+        stands for, so that ``GridSearchCV(SparseWideDAERecommender(),
+        {"grouper__n_clusters": [...]})`` works on the default estimator.
+
+        Examples
+        --------
+        >>> from sklearn_swdae import SparseWideDAERecommender
+        >>> model = SparseWideDAERecommender().set_params(grouper__n_clusters=5)
+        >>> model.grouper
+        ItemGrouper(n_clusters=5)
+        """
+        grouper = params.get("grouper", self.grouper)
+        if grouper is None and any(key.startswith("grouper__") for key in params):
+            params = {**params, "grouper": ItemGrouper()}
+        return super().set_params(**params)
+
+    def _resolved_settings(self):
+        settings = super()._resolved_settings()
+        if self.grouper_ is not None:
+            grouper = self.grouper_.get_params()
+            settings["n_clusters"] = (self.grouper_.n_clusters_, grouper["n_clusters"] == "auto")
+            settings["overlap"] = (self.grouper_.overlap_, grouper["overlap"] == "auto")
+            settings["n_components"] = (self.grouper_.n_components_, grouper["n_components"] == "auto")
+        else:
+            settings["n_clusters"] = (self.connectivity_.shape[0], False)
+        return settings
 
     def _encoder_mask(self, n_items):
         return self.connectivity_.shape[0], self.connectivity_
@@ -776,8 +833,11 @@ class FCDAERecommender(_BaseDAERecommender):
         L2 penalty (Adam weight decay, on weights and biases).
     learning_rate : float, default=1e-3
         Adam learning rate.
-    batch_size : int, default=500
-        Users per mini-batch.
+    batch_size : int or "auto", default=500
+        Users per mini-batch.  ``"auto"`` is
+        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
+        users (about 40 steps per epoch, within [32, 500]); the value used
+        is ``batch_size_``.
     max_iter : int, default=100
         Number of epochs.
     {selection_parameters}
@@ -905,8 +965,11 @@ class PrunedDAERecommender(FCDAERecommender):
         L2 penalty (Adam weight decay, on weights and biases).
     learning_rate : float, default=1e-3
         Adam learning rate (both phases).
-    batch_size : int, default=500
-        Users per mini-batch.
+    batch_size : int or "auto", default=500
+        Users per mini-batch.  ``"auto"`` is
+        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
+        users (about 40 steps per epoch, within [32, 500]); the value used
+        is ``batch_size_``.
     max_iter : int, default=100
         Epochs of the first (fully connected) phase.
     {selection_parameters}
@@ -1111,8 +1174,11 @@ class CDAERecommender(_BaseDAERecommender):
         included.
     learning_rate : float, default=1e-3
         Adam learning rate.
-    batch_size : int, default=500
-        Users per mini-batch.
+    batch_size : int or "auto", default=500
+        Users per mini-batch.  ``"auto"`` is
+        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
+        users (about 40 steps per epoch, within [32, 500]); the value used
+        is ``batch_size_``.
     max_iter : int, default=100
         Number of epochs.
     {selection_parameters}
@@ -1226,8 +1292,11 @@ class MultDAERecommender(_BaseAutoencoderRecommender):
         The default applies none.
     learning_rate : float, default=1e-3
         Adam learning rate.
-    batch_size : int, default=500
-        Users per mini-batch.
+    batch_size : int or "auto", default=500
+        Users per mini-batch.  ``"auto"`` is
+        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
+        users (about 40 steps per epoch, within [32, 500]); the value used
+        is ``batch_size_``.
     max_iter : int, default=100
         Number of epochs.  Liang et al. train 200 epochs; 100 is the
         package's default for every autoencoder.
@@ -1359,8 +1428,11 @@ class MultVAERecommender(_BaseAutoencoderRecommender):
         L2 penalty (Adam weight decay, on weights and biases).  Liang et al. use none for Mult-VAE.
     learning_rate : float, default=1e-3
         Adam learning rate.
-    batch_size : int, default=500
-        Users per mini-batch.
+    batch_size : int or "auto", default=500
+        Users per mini-batch.  ``"auto"`` is
+        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
+        users (about 40 steps per epoch, within [32, 500]); the value used
+        is ``batch_size_``.
     max_iter : int, default=100
         Number of epochs.  Liang et al. train 200 epochs; 100 is the
         package's default for every autoencoder.

@@ -16,14 +16,15 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize as _normalize_rows
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted, check_random_state
 from threadpoolctl import threadpool_limits
 
+from . import defaults
 from ._persistence import VersionedStateMixin
 from ._parallel import worker_thread_limit
 from ._validation import check_interactions
@@ -89,7 +90,13 @@ def resolve_overlap(overlap, n_clusters):
     >>> resolve_overlap(0.1, 1000), resolve_overlap(3, 10), resolve_overlap(0.01, 20)
     (100, 3, 1)
     """
-    if isinstance(overlap, (Integral, np.integer)) and not isinstance(overlap, bool):
+    if isinstance(overlap, (bool, np.bool_)):
+        # True would read as 1 link and 1.0 as R = K: neither is what a
+        # boolean means, so say so instead of picking one.
+        raise ValueError(
+            f"overlap must be an int (R) or a float in (0, 1] (R / K), got the bool {overlap!r}."
+        )
+    if isinstance(overlap, (Integral, np.integer)):
         R = int(overlap)
     else:
         R = max(1, int(np.floor(float(overlap) * n_clusters + 0.5)))
@@ -312,7 +319,12 @@ def _kmeans(X, n_clusters, init, n_init, max_iter, random_state):
     return best
 
 
-class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
+# auto_wrap_output_keys=None: transform's output is sparse and carries the
+# connectivity, which no pandas or polars container could hold; set_output
+# below accepts the Pipeline-wide setting and documents that.
+class ItemGrouper(
+    VersionedStateMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Learn K overlapping item groups from implicit feedback (SW-DAE, section 3.1).
 
     Items are embedded in F dimensions, clustered into K groups with
@@ -322,17 +334,32 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_clusters : int, default=1000
-        K, the number of (overlapping) item groups, i.e. hidden units.
-        Must not exceed the number of items.
-    overlap : int or float, default=0.1
+    n_clusters : int or "auto", default="auto"
+        K, the number of (overlapping) item groups, i.e. hidden units.  An
+        int must not exceed the number of items.  ``"auto"`` is
+        :func:`~sklearn_swdae.defaults.auto_n_clusters` of the number of
+        items: 0.75 per item as in the paper (15,081 for ML-20M's 20,108
+        items), within a budget of links.  Either way, K is lowered to the
+        number of distinct item embeddings when that is smaller (items
+        with the same co-occurrence profile embed to the same point, and
+        K-means cannot make more groups than points); an explicit
+        ``n_clusters`` that is lowered raises a warning.  The K used is
+        ``n_clusters_``.
+    overlap : int, float or "auto", default="auto"
         R, the number of nearest centroids each item links to.  An int is R
         itself; a float in (0, 1] is a fraction of K (rounded to the nearest
-        integer, at least 1).  The paper uses R = 0.1 K (10% of the
-        connections of a fully connected layer).
-    n_components : int, default=50
-        F, the dimension of the item embedding.  Must be smaller than both
-        the number of items and the number of users.
+        integer, at least 1), so ``overlap=1`` is one link and
+        ``overlap=1.0`` is all K; a bool is rejected.  The paper uses
+        R = 0.1 K (10% of the connections of a fully connected layer).
+        ``"auto"`` is :func:`~sklearn_swdae.defaults.auto_overlap`: the
+        paper's 0.1 K, but at least 300 links (all of K below 300), which
+        validation users preferred on small catalogues.  The R used is
+        ``overlap_``.
+    n_components : int or "auto", default="auto"
+        F, the dimension of the item embedding.  An int must be smaller than
+        both the number of items and the number of users.  ``"auto"`` is the
+        paper's 50, capped below both
+        (:func:`~sklearn_swdae.defaults.auto_n_components`).
     method : {"laplacian", "svd"}, default="laplacian"
         ``"laplacian"`` is Algorithm 1: the top-F eigenvectors of the
         normalized co-occurrence matrix Delta = D^-1/2 X^T X D^-1/2, where D
@@ -389,7 +416,7 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    connectivity_ : scipy.sparse.csr_array of shape (n_clusters, n_items), dtype bool
+    connectivity_ : scipy.sparse.csr_array of shape (n_clusters_, n_items), dtype bool
         ``connectivity_[k, i]`` is True when item i belongs to group k.  Every
         column has exactly ``overlap_`` True entries.
     embedding_ : ndarray of shape (n_items, n_components)
@@ -400,7 +427,12 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
     spectrum_residuals_ : ndarray of shape (n_components,)
         Residual ||A^T A v - s^2 v|| / s_1^2 of every spectral pair (s_1 the
         largest singular value), an accuracy check of the solver.
-    cluster_centers_ : ndarray of shape (n_clusters, n_components)
+    n_clusters_ : int
+        K, the number of groups made: ``n_clusters`` resolved (``"auto"``)
+        and capped at the number of distinct item embeddings.
+    n_components_ : int
+        F, the embedding dimension used.
+    cluster_centers_ : ndarray of shape (n_clusters_, n_components_)
         K-means centroids.
     labels_ : ndarray of shape (n_items,)
         The K-means cluster of every item.
@@ -444,12 +476,14 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        # RealNotInt: overlap=1 (one link) and overlap=1.0 (all K) differ.
         "overlap": [
             Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0, 1, closed="right"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+            StrOptions({"auto"}),
         ],
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "method": [StrOptions({"laplacian", "svd"})],
         "normalize": [StrOptions({"l2", "l1"}), None],
         "solver": [StrOptions({"arpack", "propack", "randomized"})],
@@ -463,9 +497,9 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_clusters=1000,
-        overlap=0.1,
-        n_components=50,
+        n_clusters="auto",
+        overlap="auto",
+        n_components="auto",
         method="laplacian",
         normalize="l2",
         solver="arpack",
@@ -490,19 +524,61 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         self.binarize = binarize
 
     def _check_sizes(self, n_users, n_items):
-        if self.n_clusters > n_items:
-            raise ValueError(
-                f"n_clusters={self.n_clusters} exceeds the number of items "
-                f"(n_features={n_items}); use n_clusters <= n_items."
-            )
-        if self.n_components >= min(n_users, n_items):
-            raise ValueError(
-                f"n_components={self.n_components} must be smaller than both the "
-                f"number of items (n_features={n_items}) and of users (n_samples={n_users})."
-            )
-        return resolve_overlap(self.overlap, self.n_clusters)
+        """(K, F) resolved from the parameters, before the embedding is known."""
+        if self.n_clusters == "auto":
+            K = defaults.auto_n_clusters(n_items)
+        else:
+            K = self.n_clusters
+            if K > n_items:
+                raise ValueError(
+                    f"n_clusters={K} exceeds the number of items "
+                    f"(n_features={n_items}); use n_clusters <= n_items."
+                )
+        if self.n_components == "auto":
+            if min(n_users, n_items) < 2:
+                raise ValueError(
+                    f"ItemGrouper needs at least 2 users and 2 items to embed the items, got "
+                    f"X of shape ({n_users}, {n_items})."
+                )
+            F = defaults.auto_n_components(n_users, n_items)
+        else:
+            F = self.n_components
+            if F >= min(n_users, n_items):
+                raise ValueError(
+                    f"n_components={F} must be smaller than both the "
+                    f"number of items (n_features={n_items}) and of users (n_samples={n_users})."
+                )
+        if self.overlap != "auto":
+            resolve_overlap(self.overlap, K)  # fail before the embedding is computed
+        return K, F
 
-    def _embed(self, X, random_state):
+    def _resolve_groups(self, K, embedding):
+        """(K, R) once the embedding is known: K at most its distinct points."""
+        # Rounding merges points that differ by solver round-off only.
+        n_distinct = len(np.unique(np.round(embedding, 10), axis=0))
+        if K > n_distinct:
+            if self.n_clusters != "auto":
+                import warnings
+
+                warnings.warn(
+                    f"n_clusters={K} exceeds the {n_distinct} distinct item embeddings (items "
+                    f"with the same co-occurrence profile embed to the same point), so "
+                    f"{n_distinct} groups are made instead; n_clusters_ holds the number used.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            K = n_distinct
+        n_items = embedding.shape[0]
+        if self.overlap == "auto":
+            R = defaults.auto_overlap(K, n_items)
+        elif isinstance(self.overlap, Integral) and self.overlap > K:
+            # Only reachable when K was lowered above: the warning said so.
+            R = K
+        else:
+            R = resolve_overlap(self.overlap, K)
+        return K, R
+
+    def _embed(self, X, n_components, random_state):
         """Item embedding (before row normalization) and its spectrum."""
         degrees = _item_degrees(X)
         if self.method == "laplacian":
@@ -512,7 +588,7 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
             A = (X.astype(np.float64) @ sp.diags_array(scale)).tocsr()
         else:
             A = X.astype(np.float64)
-        s, V = _top_right_singular(A, self.n_components, self.solver, self.tol, random_state)
+        s, V = _top_right_singular(A, n_components, self.solver, self.tol, random_state)
         residuals = _relative_residuals(A, s, V)
         # Zero-degree items have a zero column in A (for both methods), hence
         # zero rows in V in exact arithmetic; force it so round-off (e.g. of
@@ -544,12 +620,12 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         """
         X = check_interactions(self, X, reset=True, binarize=self.binarize)
         n_users, n_items = X.shape
-        R = self._check_sizes(n_users, n_items)
+        K, F = self._check_sizes(n_users, n_items)
         random_state = check_random_state(self.random_state)
         timings = {}
 
         tic = time.perf_counter()
-        embedding, spectrum, residuals, degrees = self._embed(X, random_state)
+        embedding, spectrum, residuals, degrees = self._embed(X, F, random_state)
         if self.normalize is not None:
             embedding = _normalize_rows(embedding, norm=self.normalize)
         timings["spectrum"] = time.perf_counter() - tic
@@ -565,10 +641,11 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
                 stacklevel=2,
             )
 
+        K, R = self._resolve_groups(K, embedding)
         tic = time.perf_counter()
         kmeans = _kmeans(
             embedding,
-            self.n_clusters,
+            K,
             init=self.kmeans_init,
             n_init=self.kmeans_n_init,
             max_iter=self.kmeans_max_iter,
@@ -582,7 +659,7 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         rows = item_groups.ravel()
         cols = np.repeat(np.arange(n_items), R)
         self.connectivity_ = sp.csr_array(
-            (np.ones(rows.size, dtype=bool), (rows, cols)), shape=(self.n_clusters, n_items)
+            (np.ones(rows.size, dtype=bool), (rows, cols)), shape=(K, n_items)
         )
         timings["linking"] = time.perf_counter() - tic
 
@@ -594,6 +671,8 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         self.labels_ = kmeans.labels_
         self.item_groups_ = item_groups
         self.overlap_ = R
+        self.n_clusters_ = K
+        self.n_components_ = F
         self.timings_ = timings
         return self
 
@@ -622,6 +701,41 @@ class ItemGrouper(VersionedStateMixin, TransformerMixin, BaseEstimator):
         X_grouped = GroupedInteractions(X)
         X_grouped.connectivity = self.connectivity_
         return X_grouped
+
+    def set_output(self, *, transform=None):
+        """Accept an output container setting; the output stays sparse.
+
+        ``Pipeline(...).set_output(transform="pandas")`` configures every
+        step.  :meth:`transform` returns the interactions as a sparse
+        :class:`GroupedInteractions` whatever is set here: the item groups
+        travel on it to the next step, and pandas and polars containers
+        cannot hold sparse data.  The items' names are
+        :meth:`get_feature_names_out`.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            The requested container; recorded, not applied.
+
+        Returns
+        -------
+        self : ItemGrouper
+
+        Examples
+        --------
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn_swdae import ItemGrouper, SparseWideDAERecommender
+        >>> pipe = make_pipeline(ItemGrouper(), SparseWideDAERecommender()).set_output(transform="pandas")
+        >>> pipe[0].set_output(transform="pandas") is pipe[0]
+        True
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError(
+                f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}."
+            )
+        if transform is not None:
+            self._sklearn_output_config = {"transform": transform}
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

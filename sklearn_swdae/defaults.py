@@ -1,0 +1,229 @@
+"""Defaults that follow the shape of the data, and the paper's settings.
+
+The paper sizes SW-DAE for data with a hundred thousand users (ML-20M:
+116,677 training users, 20,108 items): batch 500, 100 epochs, K = 15,000
+hidden units, R = 0.1 K links per item.  On a few thousand users the same
+settings give one to ten Adam steps per epoch and a layer too sparse for a
+small catalogue, and the model barely moves from popularity.  The "auto"
+values of :class:`~sklearn_swdae.ItemGrouper` and
+:class:`~sklearn_swdae.SparseWideDAERecommender` are resolved at fit by the
+functions of this module, each a documented function of the training data's
+shape (users, items) and never of a dataset's identity; on data of the
+paper's size they give the paper's settings.  How each rule was chosen (on
+validation users only) is in the user guide's hyperparameter page and in
+``benchmarks/RESULTS.md``.
+
+:func:`paper_settings` returns the paper's exact settings as constructor
+arguments, for reproducing its Table 3.
+"""
+
+import math
+from numbers import Integral
+
+__all__ = [
+    "auto_batch_size",
+    "auto_n_clusters",
+    "auto_n_components",
+    "auto_overlap",
+    "paper_settings",
+]
+
+#: K / n_items of the paper's models: K = 15,000 for ML-20M's 20,108 items
+#: (60.3M parameters, its Table 2) and 13,000 for Netflix's 17,769.
+CLUSTERS_PER_ITEM = 0.75
+
+#: Most live links (n_items x R) that "auto" gives one layer: the paper's
+#: ML-20M model (20,108 items x R = 1,500, 30.2M), so that a larger catalogue
+#: trades K for memory and time as the paper did on MSD (K = 9,000 for
+#: 41,140 items) instead of growing without bound.
+MAX_LINKS = 20_108 * 1_500
+
+#: The paper's R / K (10% of a fully connected layer's weights).
+PAPER_OVERLAP = 0.1
+
+#: Fewest links per item that "auto" gives: below this R the validation
+#: studies found the layer too sparse (ML-100K and ML-1M, K = 1,000:
+#: R = 100 lost to R = 300; benchmarks/RESULTS.md).
+MIN_LINKS = 300
+
+#: Adam steps per epoch that ``batch_size="auto"`` aims at; the paper's
+#: batch of 500 gives 233 on ML-20M, and the rule never exceeds that batch.
+STEPS_PER_EPOCH = 40
+
+#: Batch bounds of ``batch_size="auto"``: the paper's 500 at the top; at the
+#: bottom, mini-batches small enough to give 40 steps on 1,280 users but not
+#: so small that one step's noise drowns the signal.
+MIN_BATCH_SIZE, MAX_BATCH_SIZE = 32, 500
+
+#: The paper's embedding dimension F.
+PAPER_N_COMPONENTS = 50
+
+
+def _check_count(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def auto_n_clusters(n_items):
+    """K, the number of item groups (hidden units), for ``n_clusters="auto"``.
+
+    ``K = round(0.75 * n_items)``, the paper's ratio (K = 15,000 for ML-20M's
+    20,108 items, 13,000 for Netflix's 17,769), lowered when needed so that
+    the layer's links ``n_items * R`` at R = :func:`auto_overlap` stay within
+    the paper's ML-20M model (30.2M); :class:`~sklearn_swdae.ItemGrouper`
+    further caps K at the number of distinct item embeddings.
+
+    Parameters
+    ----------
+    n_items : int
+        Number of items (columns of the training matrix).
+
+    Returns
+    -------
+    n_clusters : int
+
+    Examples
+    --------
+    >>> from sklearn_swdae.defaults import auto_n_clusters
+    >>> auto_n_clusters(20_108), auto_n_clusters(3_496), auto_n_clusters(3)
+    (15081, 2622, 2)
+    """
+    n_items = _check_count("n_items", n_items)
+    K = max(1, int(CLUSTERS_PER_ITEM * n_items + 0.5))
+    # Links per item at the paper's overlap, bounded by the link budget.
+    most_links = MAX_LINKS // n_items
+    if PAPER_OVERLAP * K > most_links:
+        K = max(1, int(most_links / PAPER_OVERLAP))
+    return K
+
+
+def auto_overlap(n_clusters, n_items):
+    """R, the links per item, for ``overlap="auto"``.
+
+    ``R = max(0.1 K, min(300, K))``: the paper's R = 0.1 K where that gives
+    at least 300 links (K >= 3,000, so every catalogue of 4,000 items or
+    more at ``n_clusters="auto"``), else 300 (all of K when K < 300), and
+    never more than the link budget ``n_items * R <= 30.2M`` of
+    :func:`auto_n_clusters`.
+
+    Parameters
+    ----------
+    n_clusters : int
+        K.
+    n_items : int
+        Number of items.
+
+    Returns
+    -------
+    R : int
+        Between 1 and ``n_clusters``.
+
+    Examples
+    --------
+    >>> from sklearn_swdae.defaults import auto_overlap
+    >>> auto_overlap(15_081, 20_108), auto_overlap(1000, 1417), auto_overlap(20, 30)
+    (1508, 300, 20)
+    """
+    K = _check_count("n_clusters", n_clusters)
+    n_items = _check_count("n_items", n_items)
+    R = max(int(PAPER_OVERLAP * K + 0.5), min(MIN_LINKS, K))
+    return max(1, min(R, K, MAX_LINKS // n_items))
+
+
+def auto_n_components(n_users, n_items):
+    """F, the embedding dimension, for ``n_components="auto"``.
+
+    The paper's F = 50, capped below the number of users and of items (a
+    truncated SVD of an n x m matrix has fewer than min(n, m) components).
+
+    Examples
+    --------
+    >>> from sklearn_swdae.defaults import auto_n_components
+    >>> auto_n_components(6040, 3706), auto_n_components(30, 12)
+    (50, 11)
+    """
+    n_users = _check_count("n_users", n_users)
+    n_items = _check_count("n_items", n_items)
+    return max(1, min(PAPER_N_COMPONENTS, min(n_users, n_items) - 1))
+
+
+def auto_batch_size(n_users):
+    """Users per mini-batch for ``batch_size="auto"``.
+
+    ``n_users / 40`` rounded, within [32, 500]: about 40 Adam steps per
+    epoch on small data, the paper's batch of 500 from 20,000 training users
+    on (ML-20M gets 500, 233 steps per epoch).  Small data needs the steps:
+    at batch 500, 700 training users make two steps per epoch and 200 in
+    all, too few for the sparse layer's weights, each of which sees only
+    the users of its item's groups.
+
+    Parameters
+    ----------
+    n_users : int
+        Users the model trains on (after the validation hold-out).
+
+    Returns
+    -------
+    batch_size : int
+
+    Examples
+    --------
+    >>> from sklearn_swdae.defaults import auto_batch_size
+    >>> auto_batch_size(116_677), auto_batch_size(4_345), auto_batch_size(483)
+    (500, 109, 32)
+    """
+    n_users = _check_count("n_users", n_users)
+    return int(min(MAX_BATCH_SIZE, max(MIN_BATCH_SIZE, round(n_users / STEPS_PER_EPOCH))))
+
+
+def paper_settings(n_clusters=1000, *, n_components=PAPER_N_COMPONENTS):
+    """The paper's settings of SW-DAE, as constructor arguments.
+
+    Section 4.3 of Khawar et al. (WWW 2020): sigmoid hidden units, input
+    dropout 0.6, hidden dropout 0.2, Adam with learning rate 1e-3, batch
+    500, 100 epochs (the best one kept on validation users), F = 50,
+    R = 0.1 K, and K searched in multiples of 1,000.  Use it to reproduce
+    Table 3; the package's defaults differ where validation users said so.
+
+    Parameters
+    ----------
+    n_clusters : int, default=1000
+        K (the paper searches it; 15,000 for ML-20M).
+    n_components : int, default=50
+        F.
+
+    Returns
+    -------
+    params : dict
+        Keyword arguments of :class:`~sklearn_swdae.SparseWideDAERecommender`
+        (its ``grouper`` included).
+
+    Examples
+    --------
+    >>> from sklearn_swdae import SparseWideDAERecommender
+    >>> from sklearn_swdae.defaults import paper_settings
+    >>> model = SparseWideDAERecommender(**paper_settings(n_clusters=3000), random_state=0)
+    >>> model.batch_size, model.grouper.overlap
+    (500, 0.1)
+    """
+    from .grouping import ItemGrouper  # grouping imports this module
+
+    n_clusters = _check_count("n_clusters", n_clusters)
+    n_components = _check_count("n_components", n_components)
+    return {
+        "grouper": ItemGrouper(n_clusters=n_clusters, overlap=PAPER_OVERLAP, n_components=n_components),
+        "activation": "sigmoid",
+        "loss": "multinomial",
+        "input_dropout": 0.6,
+        "hidden_dropout": 0.2,
+        "alpha": 0.0,
+        "learning_rate": 1e-3,
+        "batch_size": 500,
+        "max_iter": 100,
+        "n_iter_no_change": None,
+    }
+
+
+def _steps(n_users, batch_size):
+    return math.ceil(n_users / batch_size)
