@@ -75,12 +75,13 @@ from sklearn_swdae import (
 )
 from sklearn_swdae._torch_utils import resolve_device
 from sklearn_swdae.datasets import (
+    load_citeulike,
     load_interactions,
     load_movielens,
     make_interactions,
     preprocess_interactions,
 )
-from sklearn_swdae.metrics import evaluate_rankings
+from sklearn_swdae.metrics import catalog_coverage, evaluate_rankings, mean_popularity_rank, top_k_items
 from sklearn_swdae.model_selection import strong_generalization_split
 
 METRICS = ("recall@20", "recall@50", "ndcg@100")
@@ -130,6 +131,11 @@ def load_dataset(name, args):
     if name == "file":
         bunch = load_interactions(args.file, args.user_col, args.item_col, args.rating_col)
         label = Path(args.file).name
+    elif (Path(args.data_root) / name / "users.dat").is_file():
+        # CiteULike: binary saves; the paper's user filter (5 or more) only.
+        bunch = load_citeulike(Path(args.data_root) / name)
+        X, _, _ = preprocess_interactions(bunch.data, min_user_items=args.min_user_items or 5)
+        return name, X
     else:
         bunch = load_movielens(Path(args.data_root) / name)
         label = name
@@ -152,6 +158,23 @@ def summarize(per_user):
 
 def evaluate(model, fold_in, held_out):
     return summarize(evaluate_rankings(model.decision_function, fold_in, held_out, METRICS))
+
+
+def personalisation(model, fold_in, X_train, top_n=20, batch_size=1000):
+    """Catalogue coverage and mean popularity rank of the top-``top_n`` lists
+    (seen items excluded) of the users of ``fold_in``."""
+    lists = []
+    for start in range(0, fold_in.shape[0], batch_size):
+        batch = fold_in[start : start + batch_size]
+        scores = np.array(model.decision_function(batch), dtype=np.float64)
+        rows, cols = batch.nonzero()
+        scores[rows, cols] = -np.inf
+        lists.append(top_k_items(scores, top_n))
+    lists = np.vstack(lists)
+    return {
+        f"coverage@{top_n}": catalog_coverage(lists, fold_in.shape[1]),
+        f"popularity_rank@{top_n}": mean_popularity_rank(lists, X_train),
+    }
 
 
 # --- the searches --------------------------------------------------------------
@@ -198,10 +221,47 @@ def grouper(ctx, K):
     return ItemGrouper(n_clusters=K, overlap=ctx.args.overlap, n_components=n_components, random_state=ctx.args.seed)
 
 
+# Every model at its own defaults (``--settings defaults``): only the device,
+# the seed and, for the models that run workers, --n-jobs are set.
+_DEFAULT_MODELS = {
+    "swdae": SparseWideDAERecommender,
+    "fcdae": FCDAERecommender,
+    "multvae": MultVAERecommender,
+    "multdae": MultDAERecommender,
+    "cdae": CDAERecommender,
+    "fc-prune": PrunedDAERecommender,
+    "ease": EASERecommender,
+    "slim": SLIMRecommender,
+    "wmf": WMFRecommender,
+    "popularity": PopularityRecommender,
+}
+
+
+def default_candidate(key, ctx):
+    """The one (config, estimator) pair of ``--settings defaults``."""
+    if key not in _DEFAULT_MODELS:
+        raise LookupError("no default configuration (it is defined relative to another model's pick)")
+    cls = _DEFAULT_MODELS[key]
+    if key == "wmf":
+        try:
+            import implicit  # noqa: F401
+        except ImportError:
+            raise LookupError("the optional 'implicit' package is not installed") from None
+    params = cls().get_params()
+    kwargs = {name: value for name, value in
+              (("device", ctx.device), ("random_state", ctx.args.seed), ("n_jobs", ctx.args.n_jobs))
+              if name in params}
+    if ctx.args.quick and "max_iter" in params:
+        kwargs["max_iter"] = ctx.args.epochs
+    return [({"defaults": True}, cls(**kwargs))]
+
+
 def candidates(key, ctx):
     """(config, estimator) pairs searched for model ``key``; may raise
     ``LookupError`` with a reason when the model does not apply."""
     args, quick = ctx.args, ctx.args.quick
+    if args.settings == "defaults":
+        return default_candidate(key, ctx)
     if key == "swdae":
         ks = [k for k in args.k_grid if k <= ctx.n_items]
         if not ks:
@@ -274,6 +334,17 @@ def candidates(key, ctx):
     raise ValueError(f"unknown model {key!r}; choose from {', '.join(ALL_MODELS)}")
 
 
+def resolved_settings(model):
+    """What a fitted SW-DAE resolved from the data (K, R, batch), for the table."""
+    out = {}
+    if getattr(model, "grouper_", None) is not None:
+        out["K"] = int(model.grouper_.n_clusters_)
+        out["R"] = int(model.grouper_.overlap_)
+    if getattr(model, "batch_size", None) == "auto":
+        out["batch"] = int(model.batch_size_)
+    return out
+
+
 def search(key, ctx):
     """Fit every candidate, keep the best on validation, evaluate it on test."""
     split = ctx.split
@@ -287,6 +358,7 @@ def search(key, ctx):
         tic = time.perf_counter()
         model.fit(split.train)
         seconds = time.perf_counter() - tic
+        config = {**config, **resolved_settings(model)}
         validation = evaluate(model, split.validation_fold_in, split.validation_held_out)
         record = {"config": config, "fit_seconds": seconds, "validation": validation,
                   "best_epoch": getattr(model, "best_epoch_", None)}
@@ -302,6 +374,7 @@ def search(key, ctx):
     result = {}
     if not ctx.args.validation_only:
         test = result["test"] = evaluate(model, split.test_fold_in, split.test_held_out)
+        test.update(personalisation(model, split.test_fold_in, split.train))
         log(f"  {LABELS[key]:<10} selected {json.dumps(record['config'])}: test NDCG@100 "
             f"{test['ndcg@100']:.4f} ± {test['ndcg@100_se']:.4f}")
     return {
@@ -345,6 +418,7 @@ def run_dataset(name, args, device):
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
+        "settings": args.settings,
         "k_grid": args.k_grid,
         "overlap": args.overlap,
         "quick": args.quick,
@@ -373,6 +447,9 @@ def run_dataset(name, args, device):
 
 
 def _config_text(config):
+    if config.get("defaults"):
+        rest = {k: v for k, v in config.items() if k != "defaults"}
+        return "defaults" + (f" ({_config_text(rest)})" if rest else "")
     return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items()
                      if k != "budget")
 
@@ -392,16 +469,18 @@ def markdown_table(meta, rows):
         f"### {meta['dataset']}: {meta[count]} {part} users "
         f"({meta['users']} users x {meta['items']} items)",
         "",
-        "| model | selected on validation | Recall@20 | Recall@50 | NDCG@100 | parameters (M) "
-        "| flops (M) | fit (s) | validation NDCG@100 |",
-        "|---|---|---|---|---|---:|---:|---:|---:|",
+        "| model | selected on validation | Recall@20 | Recall@50 | NDCG@100 | coverage@20 "
+        "| popularity rank@20 | parameters (M) | flops (M) | fit (s) | validation NDCG@100 |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         if "skipped" in row:
-            lines.append(f"| {row['model']} | not run: {row['skipped']} | | | | | | | |")
+            lines.append(f"| {row['model']} | not run: {row['skipped']} | | | | | | | | | |")
             continue
         t = row[part]
         cells = [f"{t[m]:.4f} ± {t[m + '_se']:.4f}" for m in METRICS]
+        cells += [f"{t[m]:.3f}" if m in t else "" for m in ("coverage@20",)]
+        cells += [f"{t[m]:.0f}" if m in t else "" for m in ("popularity_rank@20",)]
         lines.append(
             f"| {row['model']} | {_config_text(row['selected'])} | {' | '.join(cells)} | "
             f"{_millions(row['n_parameters'])} | {_millions(row['n_flops'])} | {row['fit_seconds']:.1f} | "
@@ -469,6 +548,9 @@ def parse_args(argv=None):
     parser.add_argument("--min-rating", type=float, default=None, help="default: the paper's 4 (ML-20M preset)")
     parser.add_argument("--min-user-items", type=int, default=None)
     parser.add_argument("--models", nargs="+", default=list(ALL_MODELS), choices=ALL_MODELS)
+    parser.add_argument("--settings", choices=["paper", "defaults"], default="paper",
+                        help="'paper': the paper's settings and grids (Table 3); 'defaults': every model "
+                        "once, at the package's defaults")
     parser.add_argument("--k-grid", type=int, nargs="+", default=[1000, 2000, 3000, 4000, 5000, 6000],
                         help="SW-DAE's K values (paper: multiples of 1000); K > n_items are dropped")
     parser.add_argument("--overlap", type=float, default=0.1, help="SW-DAE's R / K (paper: 0.1)")

@@ -22,6 +22,8 @@ __all__ = [
     "top_k_items",
     "evaluate_rankings",
     "evaluate_cold_start",
+    "catalog_coverage",
+    "mean_popularity_rank",
     "RecommendationScorer",
     "recommendation_scorers",
 ]
@@ -316,6 +318,88 @@ def evaluate_rankings(score_fn, X_fold_in, X_held_out, metrics=("recall@20", "re
         for name, kind, k in parsed:
             results[name][start:stop] = _METRICS[kind](hits, n_relevant, min(k, n_items))
     return results
+
+
+def _check_lists(top_items, n_items):
+    top_items = np.asarray(top_items)
+    if top_items.ndim != 2 or not np.issubdtype(top_items.dtype, np.integer):
+        raise ValueError(
+            f"top_items must be a 2-D integer array (one list per user), got shape "
+            f"{top_items.shape} and dtype {top_items.dtype}."
+        )
+    listed = top_items[top_items >= 0]  # negative entries pad short lists
+    if listed.size and listed.max() >= n_items:
+        raise ValueError(f"top_items holds item {listed.max()}, beyond the {n_items} items.")
+    return listed
+
+
+def catalog_coverage(top_items, n_items):
+    """Fraction of the catalogue that appears in at least one list.
+
+    A model that shows everyone the same popular items covers
+    ``top_n / n_items``; personal lists cover more.
+
+    Parameters
+    ----------
+    top_items : array-like of shape (n_users, top_n) of int
+        Recommended item indices per user; negative entries (padding of
+        short lists) are ignored.
+    n_items : int
+        Size of the catalogue.
+
+    Returns
+    -------
+    coverage : float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> from sklearn_swdae.metrics import catalog_coverage
+    >>> catalog_coverage([[0, 1], [0, 2]], n_items=10)
+    0.3
+    """
+    if isinstance(n_items, bool) or not isinstance(n_items, Integral) or n_items < 1:
+        raise ValueError(f"n_items must be a positive int, got {n_items!r}.")
+    listed = _check_lists(top_items, n_items)
+    return float(np.unique(listed).size / n_items)
+
+
+def mean_popularity_rank(top_items, X_train):
+    """Mean popularity rank of the recommended items (1 = most consumed).
+
+    Items are ranked by how many training users consumed them (ties share
+    their mean rank).  A popularity ranking scores close to
+    ``(top_n + 1) / 2``; higher values mean lists that reach further into
+    the catalogue's long tail.
+
+    Parameters
+    ----------
+    top_items : array-like of shape (n_users, top_n) of int
+        Recommended item indices per user; negative entries are ignored.
+    X_train : {array-like, sparse matrix} of shape (n_train_users, n_items)
+        The training interactions that define popularity.
+
+    Returns
+    -------
+    rank : float
+        NaN when no item is listed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_swdae.metrics import mean_popularity_rank
+    >>> X = np.array([[1, 1, 0], [1, 0, 0], [1, 1, 1]])
+    >>> mean_popularity_rank([[0, 2]], X)
+    2.0
+    """
+    from scipy.stats import rankdata
+
+    counts = np.asarray((sp.csr_array(X_train) > 0).sum(axis=0)).ravel()
+    listed = _check_lists(top_items, counts.size)
+    if listed.size == 0:
+        return float("nan")
+    ranks = rankdata(-counts, method="average")
+    return float(ranks[listed].mean())
 
 
 class RecommendationScorer:

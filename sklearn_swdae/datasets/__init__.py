@@ -7,6 +7,7 @@ paper's binarization and filtering, and :func:`paper_split` its
 strong-generalization split sizes.
 """
 
+from ._citeulike import load_citeulike
 from ._fetch import fetch_movielens
 from ._loaders import load_interactions, load_movielens, load_msd_taste_profile, load_netflix
 from ._preprocessing import PREPROCESSING_PRESETS, SPLIT_PRESETS, paper_split, preprocess_interactions
@@ -16,6 +17,7 @@ __all__ = [
     "PREPROCESSING_PRESETS",
     "SPLIT_PRESETS",
     "fetch_movielens",
+    "load_citeulike",
     "load_interactions",
     "load_movielens",
     "load_msd_taste_profile",
