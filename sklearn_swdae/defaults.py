@@ -32,19 +32,24 @@ __all__ = [
 #: (60.3M parameters, its Table 2) and 13,000 for Netflix's 17,769.
 CLUSTERS_PER_ITEM = 0.75
 
-#: Most live links (n_items x R) that "auto" gives one layer: the paper's
-#: ML-20M model (20,108 items x R = 1,500, 30.2M), so that a larger catalogue
-#: trades K for memory and time as the paper did on MSD (K = 9,000 for
-#: 41,140 items) instead of growing without bound.
-MAX_LINKS = 20_108 * 1_500
-
 #: The paper's R / K (10% of a fully connected layer's weights).
 PAPER_OVERLAP = 0.1
 
 #: Fewest links per item that "auto" gives: below this R the validation
 #: studies found the layer too sparse (ML-100K and ML-1M, K = 1,000:
-#: R = 100 lost to R = 300; benchmarks/RESULTS.md).
+#: R = 100 lost to R = 300 at both batch sizes; benchmarks/RESULTS.md).
 MIN_LINKS = 300
+
+#: Training users per link beyond MIN_LINKS: R grows with the evidence each
+#: item's weights are estimated from, reaching the paper's R = 1,500 at
+#: ML-20M's 116,677 training users (116,677 / 78 = 1,496).
+USERS_PER_LINK = 78
+
+#: Most live links (n_items x R) of one "auto" layer: the paper's ML-20M
+#: model (20,108 items x R = 1,500), so that a larger catalogue gets fewer
+#: links per item (the paper itself stopped at K = 9,000, R = 900, for MSD's
+#: 41,140 items) instead of a memory and time that grow as n_items squared.
+MAX_LINKS = 20_108 * 1_500
 
 #: Adam steps per epoch that ``batch_size="auto"`` aims at; the paper's
 #: batch of 500 gives 233 on ML-20M, and the rule never exceeds that batch.
@@ -68,11 +73,11 @@ def _check_count(name, value, minimum=1):
 def auto_n_clusters(n_items):
     """K, the number of item groups (hidden units), for ``n_clusters="auto"``.
 
-    ``K = round(0.75 * n_items)``, the paper's ratio (K = 15,000 for ML-20M's
-    20,108 items, 13,000 for Netflix's 17,769), lowered when needed so that
-    the layer's links ``n_items * R`` at R = :func:`auto_overlap` stay within
-    the paper's ML-20M model (30.2M); :class:`~sklearn_swdae.ItemGrouper`
-    further caps K at the number of distinct item embeddings.
+    ``K = round(0.75 * n_items)``, the paper's ratio (K = 15,000 for
+    ML-20M's 20,108 items, 13,000 for Netflix's 17,769).  A wide layer is
+    cheap: training time and memory grow with the links ``n_items * R``, not
+    with K.  :class:`~sklearn_swdae.ItemGrouper` lowers K to the number of
+    distinct item embeddings when that is smaller.
 
     Parameters
     ----------
@@ -90,22 +95,22 @@ def auto_n_clusters(n_items):
     (15081, 2622, 2)
     """
     n_items = _check_count("n_items", n_items)
-    K = max(1, int(CLUSTERS_PER_ITEM * n_items + 0.5))
-    # Links per item at the paper's overlap, bounded by the link budget.
-    most_links = MAX_LINKS // n_items
-    if PAPER_OVERLAP * K > most_links:
-        K = max(1, int(most_links / PAPER_OVERLAP))
-    return K
+    return max(1, int(CLUSTERS_PER_ITEM * n_items + 0.5))
 
 
-def auto_overlap(n_clusters, n_items):
+def auto_overlap(n_clusters, n_items, n_users):
     """R, the links per item, for ``overlap="auto"``.
 
-    ``R = max(0.1 K, min(300, K))``: the paper's R = 0.1 K where that gives
-    at least 300 links (K >= 3,000, so every catalogue of 4,000 items or
-    more at ``n_clusters="auto"``), else 300 (all of K when K < 300), and
-    never more than the link budget ``n_items * R <= 30.2M`` of
-    :func:`auto_n_clusters`.
+    ``R = max(min(300, K), min(0.1 K, n_users / 78))``, then at most
+    ``30,162,000 / n_items`` and at most K:
+
+    - at least 300 links (all K when K < 300): on small catalogues the
+      paper's 0.1 K leaves items too few hidden units (validation users of
+      ML-100K and ML-1M preferred R = 300 to R = 100 at K = 1,000);
+    - beyond that, one link per 78 users, up to the paper's 0.1 K: the
+      paper's R = 1,500 at ML-20M's 116,677 users, and 0.1 K on larger data;
+    - a budget of links, the paper's ML-20M model (20,108 x 1,500), that
+      keeps memory and time from growing as n_items squared.
 
     Parameters
     ----------
@@ -113,6 +118,8 @@ def auto_overlap(n_clusters, n_items):
         K.
     n_items : int
         Number of items.
+    n_users : int
+        Number of users the groups are learned from.
 
     Returns
     -------
@@ -122,12 +129,15 @@ def auto_overlap(n_clusters, n_items):
     Examples
     --------
     >>> from sklearn_swdae.defaults import auto_overlap
-    >>> auto_overlap(15_081, 20_108), auto_overlap(1000, 1417), auto_overlap(20, 30)
-    (1508, 300, 20)
+    >>> auto_overlap(15_081, 20_108, 116_677), auto_overlap(2622, 3496, 6034)
+    (1496, 300)
+    >>> auto_overlap(20, 30, 500), auto_overlap(30_855, 41_140, 571_355)
+    (20, 733)
     """
     K = _check_count("n_clusters", n_clusters)
     n_items = _check_count("n_items", n_items)
-    R = max(int(PAPER_OVERLAP * K + 0.5), min(MIN_LINKS, K))
+    n_users = _check_count("n_users", n_users)
+    R = max(min(MIN_LINKS, K), min(int(PAPER_OVERLAP * K + 0.5), int(n_users / USERS_PER_LINK + 0.5)))
     return max(1, min(R, K, MAX_LINKS // n_items))
 
 

@@ -351,9 +351,10 @@ class ItemGrouper(
         integer, at least 1), so ``overlap=1`` is one link and
         ``overlap=1.0`` is all K; a bool is rejected.  The paper uses
         R = 0.1 K (10% of the connections of a fully connected layer).
-        ``"auto"`` is :func:`~sklearn_swdae.defaults.auto_overlap`: the
-        paper's 0.1 K, but at least 300 links (all of K below 300), which
-        validation users preferred on small catalogues.  The R used is
+        ``"auto"`` is :func:`~sklearn_swdae.defaults.auto_overlap`: at
+        least 300 links (all of K below 300), which validation users
+        preferred on small catalogues, growing with the number of users up
+        to the paper's 0.1 K (R = 1,500 on ML-20M).  The R used is
         ``overlap_``.
     n_components : int or "auto", default="auto"
         F, the dimension of the item embedding.  An int must be smaller than
@@ -552,7 +553,7 @@ class ItemGrouper(
             resolve_overlap(self.overlap, K)  # fail before the embedding is computed
         return K, F
 
-    def _resolve_groups(self, K, embedding):
+    def _resolve_groups(self, K, embedding, n_users):
         """(K, R) once the embedding is known: K at most its distinct points."""
         # Rounding merges points that differ by solver round-off only.
         n_distinct = len(np.unique(np.round(embedding, 10), axis=0))
@@ -570,7 +571,7 @@ class ItemGrouper(
             K = n_distinct
         n_items = embedding.shape[0]
         if self.overlap == "auto":
-            R = defaults.auto_overlap(K, n_items)
+            R = defaults.auto_overlap(K, n_items, n_users)
         elif isinstance(self.overlap, Integral) and self.overlap > K:
             # Only reachable when K was lowered above: the warning said so.
             R = K
@@ -641,7 +642,7 @@ class ItemGrouper(
                 stacklevel=2,
             )
 
-        K, R = self._resolve_groups(K, embedding)
+        K, R = self._resolve_groups(K, embedding, n_users)
         tic = time.perf_counter()
         kmeans = _kmeans(
             embedding,

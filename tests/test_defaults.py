@@ -26,7 +26,8 @@ ML20M_USERS, ML20M_ITEMS = 116_677, 20_108
 def test_rules_give_the_papers_settings_at_its_scale():
     K = auto_n_clusters(ML20M_ITEMS)
     assert 14_500 <= K <= 15_500  # the paper's K = 15,000 (60.3M parameters)
-    assert auto_overlap(K, ML20M_ITEMS) == round(0.1 * K)  # R = 0.1 K
+    R = auto_overlap(K, ML20M_ITEMS, ML20M_USERS)
+    assert abs(R - 1500) <= 15 and abs(R - 0.1 * K) <= 15  # R = 0.1 K = 1,500
     assert auto_batch_size(round(0.9 * ML20M_USERS)) == 500
     assert auto_n_components(ML20M_USERS, ML20M_ITEMS) == 50
 
@@ -37,26 +38,27 @@ def test_rules_on_small_data():
     assert 677 / auto_batch_size(677) >= 20
     K = auto_n_clusters(1417)
     assert 1 <= K <= 1417
-    assert auto_overlap(K, 1417) > round(0.1 * K)
+    assert auto_overlap(K, 1417, 943) > round(0.1 * K)
 
 
 @pytest.mark.parametrize("n_items", [1, 2, 10, 1000, 20_108, 41_140, 250_000])
 def test_rules_stay_in_range(n_items):
     K = auto_n_clusters(n_items)
     assert 1 <= K <= n_items
-    R = auto_overlap(K, n_items)
-    assert 1 <= R <= K
+    for n_users in (2, 1000, 10**6):
+        R = auto_overlap(K, n_items, n_users)
+        assert 1 <= R <= K
 
 
 def test_link_budget_bounds_large_catalogues():
     # A catalogue twice ML-20M's does not get twice its links.
     small, large = ML20M_ITEMS, 2 * ML20M_ITEMS
-    links = [n * auto_overlap(auto_n_clusters(n), n) for n in (small, large)]
+    links = [n * auto_overlap(auto_n_clusters(n), n, 10**6) for n in (small, large)]
     assert links[1] <= 1.01 * links[0]
 
 
 @pytest.mark.parametrize("rule, args", [
-    (auto_n_clusters, (0,)), (auto_batch_size, (0,)), (auto_overlap, (0, 10)),
+    (auto_n_clusters, (0,)), (auto_batch_size, (0,)), (auto_overlap, (0, 10, 10)),
     (auto_n_components, (10, True)), (auto_n_clusters, (2.5,)),
 ])
 def test_rules_reject_bad_counts(rule, args):
@@ -74,7 +76,7 @@ def test_grouper_records_what_auto_chose(data):
     grouper = ItemGrouper(random_state=0).fit(data)
     assert grouper.n_clusters_ == grouper.connectivity_.shape[0]
     assert grouper.n_clusters_ <= auto_n_clusters(60)
-    assert grouper.overlap_ == auto_overlap(grouper.n_clusters_, 60)
+    assert grouper.overlap_ == auto_overlap(grouper.n_clusters_, 60, 400)
     assert grouper.n_components_ == auto_n_components(*data.shape)
     assert (grouper.connectivity_.sum(axis=0) == grouper.overlap_).all()
 
