@@ -17,7 +17,6 @@ validation users only) is in the user guide's hyperparameter page and in
 arguments, for reproducing its Table 3.
 """
 
-import math
 from numbers import Integral
 
 __all__ = [
@@ -233,7 +232,3 @@ def paper_settings(n_clusters=1000, *, n_components=PAPER_N_COMPONENTS):
         "max_iter": 100,
         "n_iter_no_change": None,
     }
-
-
-def _steps(n_users, batch_size):
-    return math.ceil(n_users / batch_size)
