@@ -141,6 +141,17 @@ def log(message):
 # --- data --------------------------------------------------------------------
 
 
+def _is_citeulike(folder):
+    """A CiteULike folder: users.dat of integer lines (MovieLens' users.dat
+    holds '::'-separated demographics)."""
+    users = folder / "users.dat"
+    if not users.is_file():
+        return False
+    with open(users) as f:
+        first = f.readline().split()
+    return bool(first) and all(field.isdigit() for field in first)
+
+
 def load_dataset(name, args):
     """(label, binary users x items matrix) of a dataset name or --file."""
     if name == "synthetic":
@@ -149,7 +160,7 @@ def load_dataset(name, args):
     if name == "file":
         bunch = load_interactions(args.file, args.user_col, args.item_col, args.rating_col)
         label = Path(args.file).name
-    elif (Path(args.data_root) / name / "users.dat").is_file():
+    elif _is_citeulike(Path(args.data_root) / name):
         # CiteULike: binary saves; the paper's user filter (5 or more) only.
         bunch = load_citeulike(Path(args.data_root) / name)
         X, _, _ = preprocess_interactions(bunch.data, min_user_items=args.min_user_items or 5)
