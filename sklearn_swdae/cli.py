@@ -452,8 +452,8 @@ def _add_data_options(parser):
     group.add_argument("--data", required=True, help="file or folder")
     group.add_argument(
         "--format", required=True, choices=_FORMATS,
-        help="movielens (ML-100K to ML-25M folder or ratings file), netflix, msd (Taste Profile), "
-        "or a generic csv/tsv/parquet log",
+        help="movielens (an extracted GroupLens folder), netflix, msd (the Taste Profile), "
+        "or a generic csv/tsv/parquet log named by --user-col and --item-col",
     )
     group.add_argument("--user-col", help="user column (csv/tsv/parquet)")
     group.add_argument("--item-col", help="item column (csv/tsv/parquet)")
