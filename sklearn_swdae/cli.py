@@ -2,21 +2,26 @@
 
 Sub-commands::
 
-    swdae demo                      the main job on generated data (about a minute)
+    swdae demo                      SW-DAE against Popularity, EASE, FC-DAE,
+                                    Mult-DAE and Mult-VAE on generated data
     swdae fit --data PATH ...       train on a user's data, save a model file
     swdae evaluate --data PATH ...  the paper's protocol on a user's data
     swdae recommend --model FILE --history FILE
                                     top-N lists with the original item ids
 
-Errors in the user's input (bad paths, unknown formats, empty files,
-malformed rows) end with one ``swdae: error: ...`` line on stderr and exit
-status 2, never a traceback.
+Results (the evaluation table, the recommendations) go to stdout; progress
+(what is being trained, one line per epoch, a line when a model has been
+quiet for a while) and warnings go to stderr, so ``swdae evaluate ... >
+results.txt`` holds only the table.  Errors in the user's input (bad paths,
+unknown formats, empty files, malformed rows) end with one
+``swdae: error: ...`` line on stderr and exit status 2, never a traceback.
 """
 
 import argparse
 import csv
 import json
 import sys
+import threading
 import time
 import warnings
 
@@ -45,6 +50,7 @@ from .datasets import (
 from .grouping import ItemGrouper
 from .metrics import evaluate_rankings
 from .model_selection import strong_generalization_split
+from .training import VALIDATION_METRICS, Callback
 
 __all__ = ["main"]
 
@@ -59,8 +65,64 @@ class CommandError(Exception):
     """An error in the user's input, reported as one line."""
 
 
+# Seconds of silence after which a training model gets a "still training" line.
+_HEARTBEAT_S = 15.0
+_last_said = time.monotonic()
+
+
 def _say(message):
+    """A progress or log line: stderr, so that stdout holds only the results."""
+    global _last_said
     print(message, file=sys.stderr, flush=True)
+    _last_said = time.monotonic()
+
+
+class _EpochProgress(Callback):
+    """One stderr line per epoch of a model trained by the command line."""
+
+    def __init__(self, name):
+        self.name = name
+        self.runs = 0
+
+    def on_train_begin(self, engine):
+        self.runs += 1
+        if self.runs > 1:  # FC-Prune retrains after pruning
+            _say(f"  {self.name}: training run {self.runs}, {engine.max_iter} epochs")
+
+    def on_epoch_end(self, engine, record):
+        parts = [f"  {self.name} epoch {record['epoch']}/{engine.max_iter}", f"loss {record['train_loss']:.4f}"]
+        parts += [f"{name} {record[name]:.4f}" for name in VALIDATION_METRICS if name in record]
+        if record.get("best"):
+            parts.append("*")
+        parts.append(f"{record['dur']:.1f}s")
+        _say("  ".join(parts))
+
+
+class _Heartbeat:
+    """While a model fits, a stderr line whenever nothing was said for ``_HEARTBEAT_S`` s.
+
+    Models without epochs (EASE, SLIM, WMF) and the item grouping of SW-DAE
+    would otherwise be silent for minutes on large data.
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self._tic = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(min(1.0, _HEARTBEAT_S)):
+            if time.monotonic() - _last_said >= _HEARTBEAT_S:
+                _say(f"  {self.name}: still training, {time.perf_counter() - self._tic:.0f}s so far")
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
 
 
 # --------------------------------------------------------------------------
@@ -127,20 +189,24 @@ def _make_model(args, n_items, n_users):
         max_iter=args.max_iter,
         device=args.device,
         random_state=args.seed,
-        verbose=args.verbose,
+        # Epoch lines go to stderr through _EpochProgress, not to stdout.
+        callbacks=[_EpochProgress("SW-DAE")] if args.verbose else None,
     )
 
 
-def _fit(model, X):
+def _fit(model, X, stage=""):
     _say(
-        f"fitting SW-DAE: K={model.grouper.n_clusters}, overlap={model.grouper.overlap}, "
+        f"{stage}fitting SW-DAE: K={model.grouper.n_clusters}, overlap={model.grouper.overlap}, "
         f"F={model.grouper.n_components}, {model.max_iter} epochs ..."
     )
     tic = time.perf_counter()
-    model.fit(X)
+    with _Heartbeat("SW-DAE"):
+        model.fit(X)
+    # The progress lines belong to this run, not to the model (which fit saves).
+    model.set_params(callbacks=None)
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in model.grouper_.timings_.items())
     _say(
-        f"trained in {time.perf_counter() - tic:.1f}s on {model.device_} (grouping: {timings}); "
+        f"  SW-DAE trained in {time.perf_counter() - tic:.1f}s on {model.device_} (grouping: {timings}); "
         f"best epoch {model.best_epoch_} of {model.n_iter_}"
     )
     return model
@@ -177,6 +243,8 @@ _BASELINES = {
 # The demo compares with the models that train in seconds on its data and
 # need no optional package.
 _DEMO_BASELINES = ["popularity", "ease", "fcdae", "multdae", "multvae"]
+# Small data: a higher learning rate reaches a good model in few epochs.
+_DEMO_SETTINGS = {"n_clusters": 400, "max_iter": 20, "learning_rate": 0.01}
 
 
 def _training(args):
@@ -211,16 +279,27 @@ def _protocol(X, args, n_users_note):
         f"{split.validation_users.size} validation and {split.test_users.size} test users "
         f"(80/20 fold-in / held-out){n_users_note}"
     )
-    model = _fit(_make_model(args, split.train.shape[1], split.train.shape[0]), split.train)
+    baselines = list(dict.fromkeys(args.baselines))
+    n_models = 1 + len(baselines)
+    model = _fit(
+        _make_model(args, split.train.shape[1], split.train.shape[0]), split.train, stage=f"[1/{n_models}] "
+    )
     models = {"SW-DAE": model}
-    for key in dict.fromkeys(args.baselines):
+    for number, key in enumerate(baselines, start=2):
         name, make = _BASELINES[key]
-        _say(f"fitting {name} ...")
+        baseline = make(args, model.connectivity_.shape[0])
+        epochs = "callbacks" in baseline.get_params()
+        _say(f"[{number}/{n_models}] fitting {name}" + (f", {baseline.max_iter} epochs" if epochs else "") + " ...")
+        if epochs and args.verbose:
+            baseline.set_params(callbacks=[_EpochProgress(name)])
         tic = time.perf_counter()
-        models[name] = make(args, model.connectivity_.shape[0]).fit(split.train)
-        _say(f"  {time.perf_counter() - tic:.1f}s")
-    print(f"\nTest users ({split.test_users.size}), mean ± standard error (baselines untuned):")
-    print(_results_table(models, split.test_fold_in, split.test_held_out))
+        with _Heartbeat(name):
+            models[name] = baseline.fit(split.train)
+        _say(f"  {name} trained in {time.perf_counter() - tic:.1f}s")
+    _say("scoring the test users ...")
+    table = _results_table(models, split.test_fold_in, split.test_held_out)
+    print(f"Test users ({split.test_users.size}), mean ± standard error (baselines untuned):")
+    print(table)
 
 
 # --------------------------------------------------------------------------
@@ -303,8 +382,8 @@ def _cmd_recommend(args):
             bundle = joblib.load(args.model)
     except FileNotFoundError:
         raise CommandError(f"--model {args.model} does not exist.") from None
-    except Exception as exc:  # joblib raises many kinds on a foreign file
-        raise CommandError(f"--model {args.model} is not a model saved by 'swdae fit' ({type(exc).__name__}).") from None
+    except Exception:  # joblib raises many kinds on a foreign file
+        raise CommandError(f"--model {args.model} is not a model saved by 'swdae fit'.") from None
     if not isinstance(bundle, dict) or bundle.get("kind") != _MODEL_FILE_KIND:
         raise CommandError(f"--model {args.model} is not a model saved by 'swdae fit'.")
     if bundle["version"] != __version__:
@@ -341,23 +420,41 @@ def _cmd_recommend(args):
 
 def _add_model_options(parser):
     group = parser.add_argument_group("model (defaults: the paper's settings)")
-    group.add_argument("--n-clusters", type=int, default=None, help="K, hidden units (default: min(1000, items))")
+    group.add_argument(
+        "--n-clusters", type=int, default=None,
+        help="K, hidden units (default: min(1000, items); demo: %s)" % _DEMO_SETTINGS["n_clusters"],
+    )
     group.add_argument("--overlap", type=_overlap, default=0.1, help="R: int, or fraction of K (default 0.1)")
     group.add_argument("--n-components", type=int, default=50, help="F, embedding dimension (default 50)")
-    group.add_argument("--method", choices=["laplacian", "svd"], default="laplacian")
-    group.add_argument("--loss", choices=["multinomial", "bernoulli"], default="multinomial")
-    group.add_argument("--learning-rate", type=float, default=1e-3)
-    group.add_argument("--batch-size", type=int, default=500)
-    group.add_argument("--max-iter", type=int, default=100, help="epochs (default 100)")
+    group.add_argument(
+        "--method", choices=["laplacian", "svd"], default="laplacian",
+        help="item embedding: spectral (Algorithm 1) or truncated SVD (Algorithm 2) (default laplacian)",
+    )
+    group.add_argument(
+        "--loss", choices=["multinomial", "bernoulli"], default="multinomial",
+        help="training loss (default multinomial)",
+    )
+    group.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size (default %(default)g)")
+    group.add_argument("--batch-size", type=int, default=500, help="users per training batch (default %(default)s)")
+    group.add_argument("--max-iter", type=int, default=100, help="epochs (default %(default)s)")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    group.add_argument("--seed", type=int, default=0)
-    group.add_argument("--verbose", type=int, default=1, help="1 prints one line per epoch")
+    group.add_argument(
+        "--seed", type=int, default=0, help="random seed of the item groups and the training (default 0)"
+    )
+    group.add_argument(
+        "--verbose", type=int, default=1,
+        help="1: one progress line per epoch of every model (stderr); 0: only one line per model",
+    )
 
 
 def _add_data_options(parser):
     group = parser.add_argument_group("data")
     group.add_argument("--data", required=True, help="file or folder")
-    group.add_argument("--format", required=True, choices=_FORMATS)
+    group.add_argument(
+        "--format", required=True, choices=_FORMATS,
+        help="movielens (an extracted GroupLens folder), netflix, msd (the Taste Profile), "
+        "or a generic csv/tsv/parquet log named by --user-col and --item-col",
+    )
     group.add_argument("--user-col", help="user column (csv/tsv/parquet)")
     group.add_argument("--item-col", help="item column (csv/tsv/parquet)")
     group.add_argument("--rating-col", help="rating column (optional)")
@@ -367,9 +464,18 @@ def _add_data_options(parser):
         choices=["auto", "ml-20m", "netflix", "msd", "none"],
         help="the paper's preprocessing (auto: by format; none for csv/tsv/parquet)",
     )
-    group.add_argument("--min-rating", type=float, default=None)
-    group.add_argument("--min-user-items", type=int, default=None)
-    group.add_argument("--min-item-users", type=int, default=None)
+    group.add_argument(
+        "--min-rating", type=float, default=None,
+        help="keep ratings at or above this value (default: the preset's: 4 for ml-20m and netflix, none for msd)",
+    )
+    group.add_argument(
+        "--min-user-items", type=int, default=None,
+        help="drop users with fewer interactions than this (default: the preset's: 5, 20 for msd)",
+    )
+    group.add_argument(
+        "--min-item-users", type=int, default=None,
+        help="drop items with fewer users than this (default: the preset's: 200 for msd, else none)",
+    )
 
 
 def _add_protocol_options(parser):
@@ -378,7 +484,10 @@ def _add_protocol_options(parser):
         "--heldout-users", type=_count_or_fraction, default=0.1,
         help="validation and test users each: a count or a fraction (default 0.1)",
     )
-    group.add_argument("--split-seed", type=int, default=98765)
+    group.add_argument(
+        "--split-seed", type=int, default=98765,
+        help="random seed of the choice of validation and test users (default %(default)s)",
+    )
     group.add_argument(
         "--baselines", nargs="*", choices=sorted(_BASELINES), default=["popularity"],
         help="models to compare with SW-DAE, untuned defaults (default: popularity; demo: "
@@ -404,16 +513,27 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"sklearn-swdae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="evaluate SW-DAE against popularity on generated data")
-    demo.add_argument("--users", type=int, default=6000)
-    demo.add_argument("--items", type=int, default=1000)
-    demo.add_argument("--groups", type=int, default=40)
+    demo_models = (
+        f"SW-DAE (K={_DEMO_SETTINGS['n_clusters']}, {_DEMO_SETTINGS['max_iter']} epochs) and "
+        + ", ".join(_BASELINES[key][0] for key in _DEMO_BASELINES)
+    )
+    demo = sub.add_parser(
+        "demo",
+        help=f"train {demo_models} on generated data; print their test metrics",
+        description=(
+            f"Generate users and items with planted overlapping item groups, train {demo_models} "
+            "on the training users, and print recall@20, recall@50 and NDCG@100 of the test "
+            "users (the paper's strong-generalization protocol).  Progress goes to stderr."
+        ),
+    )
+    demo.add_argument("--users", type=int, default=6000, help="users to generate (default %(default)s)")
+    demo.add_argument("--items", type=int, default=1000, help="items to generate (default %(default)s)")
+    demo.add_argument(
+        "--groups", type=int, default=40, help="planted overlapping item groups (default %(default)s)"
+    )
     _add_model_options(demo)
     _add_protocol_options(demo)
-    # Small data: a higher learning rate reaches a good model in few epochs.
-    demo.set_defaults(
-        func=_cmd_demo, n_clusters=400, max_iter=20, learning_rate=0.01, baselines=_DEMO_BASELINES
-    )
+    demo.set_defaults(func=_cmd_demo, baselines=_DEMO_BASELINES, **_DEMO_SETTINGS)
 
     fit = sub.add_parser("fit", help="train on your data and save the model")
     _add_data_options(fit)
@@ -421,7 +541,9 @@ def build_parser():
     fit.add_argument("--out", required=True, help="model file to write (joblib)")
     fit.set_defaults(func=_cmd_fit)
 
-    evaluate = sub.add_parser("evaluate", help="the paper's protocol on your data")
+    evaluate = sub.add_parser(
+        "evaluate", help="train SW-DAE and --baselines on your data; print their test metrics (the paper's protocol)"
+    )
     _add_data_options(evaluate)
     _add_model_options(evaluate)
     _add_protocol_options(evaluate)
@@ -430,8 +552,11 @@ def build_parser():
     recommend = sub.add_parser("recommend", help="top-N recommendations from a saved model")
     recommend.add_argument("--model", required=True, help="file written by 'swdae fit'")
     recommend.add_argument("--history", required=True, help="CSV of user,item rows (original ids)")
-    recommend.add_argument("--top-n", type=int, default=100)
-    recommend.add_argument("--output-format", choices=["csv", "json"], default="csv")
+    recommend.add_argument("--top-n", type=int, default=100, help="items per user (default %(default)s)")
+    recommend.add_argument(
+        "--output-format", choices=["csv", "json"], default="csv",
+        help="user,rank,item,score rows as CSV or a JSON list (default csv)",
+    )
     recommend.add_argument("--output", default=None, help="file to write (default: stdout)")
     recommend.set_defaults(func=_cmd_recommend)
     return parser
@@ -444,7 +569,7 @@ def main(argv=None):
     try:
         args.func(args)
     except (CommandError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "the command failed without a message"
         print(f"swdae: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,10 +1,15 @@
-"""Shared test helpers: where the real evaluation data lives, and the common
-checks a top-N recommender is expected to fail."""
+"""Shared test helpers: where the real evaluation data lives, the common
+checks a top-N recommender is expected to fail, and how to compare two
+top-N lists up to float32 rounding."""
 
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from sklearn_swdae import WMFRecommender
+from sklearn_swdae.autoencoders import _BaseAutoencoderRecommender
 
 
 def shared_data():
@@ -34,3 +39,58 @@ RECOMMENDER_EXPECTED_FAILED_CHECKS = {
     ),
     "check_estimator_sparse_matrix": "same reason as check_estimator_sparse_array",
 }
+
+# Common checks that compare a method's output on differently composed
+# batches of the same rows at about one float32 rounding step.  The
+# autoencoders score with float32 matrix products (torch) and WMF with a
+# float32 BLAS product of factors; how such a product rounds a row may
+# depend on which rows share the call (the kernel that handles a row, the
+# blocking), so a permuted or one-row batch can differ in the last bit
+# (1.5e-8 was seen on scores of 0.14, above the order check's atol=1e-9).
+# Popularity, EASE and SLIM score each row by its own sparse product and
+# keep these checks.  What users see, that the top-N lists and the scores
+# do not depend on the order or batching of users beyond float32 rounding,
+# is tested in test_batch_invariance.py.
+FLOAT32_BATCH_ROUNDING_CHECKS = {
+    "check_methods_sample_order_invariance": (
+        "float32 matrix products may round a row differently when the rows are permuted "
+        "(last-bit differences, above the check's atol=1e-9); test_batch_invariance.py tests "
+        "the rankings and scores within float32 tolerance instead"
+    ),
+    "check_methods_subset_invariance": (
+        "float32 matrix products may round a row differently in a one-row call than in a "
+        "batch (last-bit differences, at the check's atol=1e-7); test_batch_invariance.py "
+        "tests the rankings and scores within float32 tolerance instead"
+    ),
+}
+
+
+def recommender_expected_failed_checks(estimator):
+    """The common checks ``estimator`` is expected to fail, with reasons."""
+    expected = dict(RECOMMENDER_EXPECTED_FAILED_CHECKS)
+    if isinstance(estimator, (_BaseAutoencoderRecommender, WMFRecommender)):
+        expected.update(FLOAT32_BATCH_ROUNDING_CHECKS)
+    return expected
+
+
+def assert_same_rankings(items, other_items, scores, *, rtol=1e-5, atol=None):
+    """Assert that two top-N lists of the same users agree up to rounding.
+
+    ``scores`` (n_users, n_items) is one computation of the users' scores.
+    At every rank the two lists' items must have scores equal within the
+    tolerance: the lists may differ only where two items are tied up to
+    rounding, which another summation order may rank either way.  Padding
+    (-1) must be at the same places.  ``atol`` defaults to ``rtol`` times
+    the largest absolute finite score.
+    """
+    items, other_items = np.asarray(items), np.asarray(other_items)
+    assert items.shape == other_items.shape
+    np.testing.assert_array_equal(items < 0, other_items < 0)
+    finite = np.abs(scores[np.isfinite(scores)])
+    if atol is None:
+        atol = rtol * (finite.max() if finite.size else 1.0)
+    listed = items >= 0
+    rows = np.nonzero(listed)[0]
+    np.testing.assert_allclose(
+        scores[rows, other_items[listed]], scores[rows, items[listed]], rtol=rtol, atol=atol
+    )

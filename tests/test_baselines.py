@@ -3,11 +3,13 @@ Mult-VAE and EASE, and of n_parameters_ for every autoencoder (the other
 baselines' own tests are in test_structure_learning.py and
 test_linear_baselines.py; every baseline passes the common checks here)."""
 
+import warnings
+
 import joblib
 import numpy as np
 import pytest
 import torch
-from conftest import RECOMMENDER_EXPECTED_FAILED_CHECKS
+from conftest import recommender_expected_failed_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_swdae import (
@@ -33,7 +35,9 @@ from sklearn_swdae.layers import (
 )
 from sklearn_swdae.model_selection import strong_generalization_split
 
-_SMALL = dict(max_iter=2, batch_size=16, device="cpu", random_state=0)
+# The common checks fit on 20 users or fewer: too few for a validation set
+# (that case warns, see test_too_few_validation_items_warns_and_keeps_the_last_epoch).
+_SMALL = dict(max_iter=2, batch_size=16, device="cpu", random_state=0, validation_fraction=None)
 
 
 @parametrize_with_checks(
@@ -48,10 +52,23 @@ _SMALL = dict(max_iter=2, batch_size=16, device="cpu", random_state=0)
         SLIMRecommender(l1=0.1, l2=0.1),
         WMFRecommender(n_factors=2, max_iter=2, n_jobs=1, random_state=0),
     ],
-    expected_failed_checks=lambda est: RECOMMENDER_EXPECTED_FAILED_CHECKS,
+    expected_failed_checks=recommender_expected_failed_checks,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_too_few_validation_items_warns_and_keeps_the_last_epoch():
+    # 20 users of 3 items: the 2 validation users cannot spare 5 items each.
+    X = np.zeros((20, 6), dtype=np.float32)
+    X[:, :3] = 1.0
+    model = FCDAERecommender(n_hidden=4, max_iter=2, batch_size=16, device="cpu", random_state=0)
+    with pytest.warns(UserWarning, match="None of the 2 validation users has the 5 items"):
+        model.fit(X)
+    assert model.best_epoch_ == model.n_iter_ == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.set_params(validation_fraction=None).fit(X)
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,18 @@
 """The swdae command line, run in-process on small files."""
 
+import argparse
 import json
+import re
 import subprocess
 import sys
+import time
 
+import joblib
 import numpy as np
 import pytest
 
-from sklearn_swdae.cli import main
+from sklearn_swdae import EASERecommender, cli
+from sklearn_swdae.cli import build_parser, main
 from sklearn_swdae.datasets import make_interactions
 
 SMALL_MODEL = ["--n-clusters", "8", "--overlap", "2", "--n-components", "4", "--max-iter", "2",
@@ -27,19 +32,69 @@ def log_csv(tmp_path_factory):
     return path
 
 
-def test_demo_prints_a_results_table(capsys):
-    assert main(["demo", "--users", "600", "--items", "80", "--groups", "4", *SMALL_MODEL]) == 0
-    out = capsys.readouterr().out
-    names = {line.split()[0] for line in out.splitlines() if "±" in line and not line.startswith("Test")}
-    assert names == {"SW-DAE", "Popularity", "EASE", "FC-DAE", "Mult-DAE", "Mult-VAE"}
-    assert "ndcg@100" in out
+def _table_rows(out):
+    return [line for line in out.splitlines() if "±" in line and not line.startswith("Test")]
+
+
+def test_demo_prints_a_results_table_and_says_how_far_it_is(capsys):
+    assert main(["demo", "--users", "600", "--items", "80", "--groups", "4", *SMALL_MODEL, "--verbose", "1"]) == 0
+    captured = capsys.readouterr()
+    names = ["SW-DAE", "Popularity", "EASE", "FC-DAE", "Mult-DAE", "Mult-VAE"]
+    assert [line.split()[0] for line in _table_rows(captured.out)] == names
+    assert "ndcg@100" in captured.out
+    # What is being trained, which of how many models, and which epoch of how many.
+    for number, name in enumerate(names, start=1):
+        assert f"[{number}/6] fitting {name}" in captured.err
+        if name not in ("Popularity", "EASE"):
+            assert f"{name} epoch 2/2" in captured.err
+    assert "epoch" not in captured.out
+
+
+def test_results_on_stdout_progress_on_stderr(log_csv, capsys):
+    # `swdae evaluate ... > results.txt` must hold only the table.
+    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
+            "--item-col", "item", "--heldout-users", "30", "--baselines", "popularity", "multvae",
+            *SMALL_MODEL, "--verbose", "1"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("Test users (30), mean ± standard error")
+    assert lines[1].split() == ["model", "recall@20", "recall@50", "ndcg@100"]
+    assert [line.split()[0] for line in lines[2:]] == ["SW-DAE", "Popularity", "Mult-VAE"]
+    for expected in ("reading", "fitting SW-DAE", "SW-DAE epoch 1/2", "Mult-VAE epoch 2/2", "Mult-VAE trained in"):
+        assert expected in captured.err
+
+
+def test_a_quiet_model_gets_still_training_lines(log_csv, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_HEARTBEAT_S", 0.05)
+    said = []
+    say = cli._say
+    monkeypatch.setattr(cli, "_say", lambda message: (said.append(message), say(message)))
+    fit = EASERecommender.fit
+
+    def quiet_fit(self, X, y=None):
+        # A fit without epochs that lasts until the heartbeat has spoken.
+        deadline = time.monotonic() + 60
+        while not any("EASE: still training" in m for m in said) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return fit(self, X, y)
+
+    monkeypatch.setattr(EASERecommender, "fit", quiet_fit)
+    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
+            "--item-col", "item", "--heldout-users", "30", "--baselines", "ease", *SMALL_MODEL]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert re.search(r"EASE: still training, \d+s so far", captured.err)
+    assert "still training" not in captured.out
 
 
 def test_fit_then_recommend_with_original_ids(tmp_path, log_csv, capsys):
     model = tmp_path / "model.joblib"
     args = ["fit", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
             "--item-col", "item", "--out", str(model), *SMALL_MODEL]
-    assert main(args) == 0
+    assert main(args + ["--verbose", "1"]) == 0
+    # The saved model holds no object of the command line (its progress printer).
+    assert joblib.load(model)["model"].callbacks is None
     history = tmp_path / "history.csv"
     history.write_text("user,item\nalice,1000\nalice,1007\nbob,1014\nbob,999999\n")
     capsys.readouterr()
@@ -124,6 +179,15 @@ def test_missing_paths_fail_with_one_line(tmp_path, capsys):
     assert code == 2 and "not a model saved by 'swdae fit'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("content", [b"user,item\n1,2\n", b"not a pickle", b"\x80\x04K\x01."])
+def test_foreign_model_file_message_names_no_exception_class(tmp_path, capsys, content):
+    path = tmp_path / "notamodel.txt"
+    path.write_bytes(content)
+    assert main(["recommend", "--model", str(path), "--history", "x.csv"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"swdae: error: --model {path} is not a model saved by 'swdae fit'."
+
+
 def test_unknown_format_is_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["evaluate", "--data", "x", "--format", "xlsx"])
@@ -136,3 +200,25 @@ def test_module_entry_point_help():
     assert result.returncode == 0
     for command in ("demo", "fit", "evaluate", "recommend"):
         assert command in result.stdout
+
+
+def _all_parsers():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return [("swdae", parser), *subparsers.choices.items()]
+
+
+@pytest.mark.parametrize("name, parser", _all_parsers(), ids=[name for name, _ in _all_parsers()])
+def test_every_option_has_help(name, parser):
+    for action in parser._actions:
+        if action.option_strings:
+            assert action.help and action.help != argparse.SUPPRESS, (name, action.option_strings)
+
+
+def test_help_says_what_demo_runs(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    demo = out[out.index("demo") : out.index(" fit ")]
+    for model in ("SW-DAE", "Popularity", "EASE", "FC-DAE", "Mult-DAE", "Mult-VAE", "generated data"):
+        assert model in demo

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from conftest import assert_same_rankings
 
 from sklearn_swdae import FCDAERecommender, ItemGrouper, SparseWideDAERecommender, layers
 from sklearn_swdae.datasets import make_interactions
@@ -274,8 +275,10 @@ def test_backends_train_to_the_same_model_on_cpu(data):
     np.testing.assert_allclose(
         sparse.module_.encoder.weight.detach().numpy(), dense.module_.encoder.weight.detach().numpy(), atol=1e-5
     )
-    np.testing.assert_allclose(sparse.decision_function(X), dense.decision_function(X), rtol=1e-4, atol=1e-4)
-    np.testing.assert_array_equal(sparse.predict(X[:50]), dense.predict(X[:50]))
+    dense_scores = dense.decision_function(X)
+    np.testing.assert_allclose(sparse.decision_function(X), dense_scores, rtol=1e-4, atol=1e-4)
+    # Items whose scores differ by less than that may come in either order.
+    assert_same_rankings(sparse.predict(X[:50]), dense.predict(X[:50]), dense_scores[:50], rtol=1e-4, atol=1e-4)
 
 
 def test_fitted_backend_survives_pickling(data):
@@ -291,7 +294,7 @@ def test_fitted_backend_survives_pickling(data):
 def test_prediction_batches_are_bounded(data, monkeypatch):
     X, mask = data
     model = _fit(X, mask, "auto")
-    expected = model.recommend(X, top_n=10)
+    expected, scores = model.recommend(X, top_n=10), model.decision_function(X)
     # 80 items x 4 bytes x 7 users fits 2,300 bytes: batches of 7 users.
     monkeypatch.setattr(SparseWideDAERecommender, "_prediction_batch_bytes", 2300)
     assert model._batch_rows(X.shape[1]) == 7
@@ -300,7 +303,8 @@ def test_prediction_batches_are_bounded(data, monkeypatch):
     monkeypatch.setattr(
         SparseWideDAERecommender, "_score_batch", lambda self, b: seen.append(b.shape[0]) or original(self, b)
     )
-    np.testing.assert_array_equal(model.recommend(X, top_n=10), expected)
+    # Other batches, other float32 rounding: the same lists up to near ties.
+    assert_same_rankings(model.recommend(X, top_n=10), expected, scores)
     assert max(seen) == 7 and sum(seen) == X.shape[0]
 
 
