@@ -47,6 +47,7 @@ from .datasets import (
     make_interactions,
     preprocess_interactions,
 )
+from .defaults import paper_settings
 from .grouping import ItemGrouper
 from .metrics import evaluate_rankings
 from .model_selection import strong_generalization_split
@@ -173,20 +174,30 @@ def _load_preprocessed(args):
 
 
 def _make_model(args, n_items, n_users):
-    n_clusters = args.n_clusters or min(1000, n_items)
+    """SW-DAE from the options: the data-shaped defaults, or --paper."""
     grouper = ItemGrouper(
-        n_clusters=n_clusters,
+        n_clusters=args.n_clusters,
         overlap=args.overlap,
-        n_components=min(args.n_components, min(n_users, n_items) - 1),
+        n_components=args.n_components,
         method=args.method,
         random_state=args.seed,
     )
-    return SparseWideDAERecommender(
-        grouper=grouper,
+    training = dict(
         loss=args.loss,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         max_iter=args.max_iter,
+    )
+    if args.paper:
+        paper = paper_settings(
+            n_clusters=1000 if args.n_clusters == "auto" else args.n_clusters,
+            n_components=50 if args.n_components == "auto" else args.n_components,
+        )
+        grouper = paper.pop("grouper").set_params(method=args.method, random_state=args.seed)
+        training = paper
+    return SparseWideDAERecommender(
+        grouper=grouper,
+        **training,
         device=args.device,
         random_state=args.seed,
         # Epoch lines go to stderr through _EpochProgress, not to stdout.
@@ -196,8 +207,8 @@ def _make_model(args, n_items, n_users):
 
 def _fit(model, X, stage=""):
     _say(
-        f"{stage}fitting SW-DAE: K={model.grouper.n_clusters}, overlap={model.grouper.overlap}, "
-        f"F={model.grouper.n_components}, {model.max_iter} epochs ..."
+        f"{stage}fitting SW-DAE: K={model.grouper.n_clusters}, R={model.grouper.overlap}, "
+        f"F={model.grouper.n_components}, batch {model.batch_size}, {model.max_iter} epochs ..."
     )
     tic = time.perf_counter()
     with _Heartbeat("SW-DAE"):
@@ -205,9 +216,11 @@ def _fit(model, X, stage=""):
     # The progress lines belong to this run, not to the model (which fit saves).
     model.set_params(callbacks=None)
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in model.grouper_.timings_.items())
+    grouper = model.grouper_
     _say(
         f"  SW-DAE trained in {time.perf_counter() - tic:.1f}s on {model.device_} (grouping: {timings}); "
-        f"best epoch {model.best_epoch_} of {model.n_iter_}"
+        f"K={grouper.n_clusters_}, R={grouper.overlap_}, F={grouper.n_components_}, "
+        f"batch {model.batch_size_}; best epoch {model.best_epoch_} of {model.n_iter_}"
     )
     return model
 
@@ -243,8 +256,8 @@ _BASELINES = {
 # The demo compares with the models that train in seconds on its data and
 # need no optional package.
 _DEMO_BASELINES = ["popularity", "ease", "fcdae", "multdae", "multvae"]
-# Small data: a higher learning rate reaches a good model in few epochs.
-_DEMO_SETTINGS = {"n_clusters": 400, "max_iter": 20, "learning_rate": 0.01}
+# A short demo: the defaults, with fewer epochs.
+_DEMO_SETTINGS = {"max_iter": 20}
 
 
 def _training(args):
@@ -419,13 +432,28 @@ def _cmd_recommend(args):
 
 
 def _add_model_options(parser):
-    group = parser.add_argument_group("model (defaults: the paper's settings)")
-    group.add_argument(
-        "--n-clusters", type=int, default=None,
-        help="K, hidden units (default: min(1000, items); demo: %s)" % _DEMO_SETTINGS["n_clusters"],
+    group = parser.add_argument_group(
+        "model (defaults: 'auto', rules of the data's shape, see sklearn_swdae.defaults; "
+        "--paper for the paper's settings)"
     )
-    group.add_argument("--overlap", type=_overlap, default=0.1, help="R: int, or fraction of K (default 0.1)")
-    group.add_argument("--n-components", type=int, default=50, help="F, embedding dimension (default 50)")
+    group.add_argument(
+        "--paper", action="store_true",
+        help="the paper's settings (section 4.3): R = 0.1 K, F = 50, batch 500, learning rate 1e-3, "
+        "100 epochs, K = --n-clusters or 1000; overrides the training options below",
+    )
+    group.add_argument(
+        "--n-clusters", type=_count_or_auto, default="auto",
+        help="K, hidden units: an int or 'auto' (0.75 per item; default auto)",
+    )
+    group.add_argument(
+        "--overlap", type=_overlap, default="auto",
+        help="R, links per item: an int, a fraction of K with a decimal point (0.1), or 'auto' "
+        "(at least 300, growing with the users; default auto)",
+    )
+    group.add_argument(
+        "--n-components", type=_count_or_auto, default="auto",
+        help="F, embedding dimension: an int or 'auto' (50, capped by the data; default auto)",
+    )
     group.add_argument(
         "--method", choices=["laplacian", "svd"], default="laplacian",
         help="item embedding: spectral (Algorithm 1) or truncated SVD (Algorithm 2) (default laplacian)",
@@ -435,7 +463,10 @@ def _add_model_options(parser):
         help="training loss (default multinomial)",
     )
     group.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size (default %(default)g)")
-    group.add_argument("--batch-size", type=int, default=500, help="users per training batch (default %(default)s)")
+    group.add_argument(
+        "--batch-size", type=_count_or_auto, default="auto",
+        help="users per training batch: an int or 'auto' (about 40 steps per epoch, 32 to 500; default auto)",
+    )
     group.add_argument("--max-iter", type=int, default=100, help="epochs (default %(default)s)")
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     group.add_argument(
@@ -496,8 +527,19 @@ def _add_protocol_options(parser):
 
 
 def _overlap(text):
+    if text == "auto":
+        return text
     value = float(text)
     return int(value) if value >= 1 and value.is_integer() and "." not in text else value
+
+
+def _count_or_auto(text):
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int or 'auto', got {text!r}") from None
 
 
 def _count_or_fraction(text):
@@ -514,7 +556,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo_models = (
-        f"SW-DAE (K={_DEMO_SETTINGS['n_clusters']}, {_DEMO_SETTINGS['max_iter']} epochs) and "
+        f"SW-DAE (its defaults, {_DEMO_SETTINGS['max_iter']} epochs) and "
         + ", ".join(_BASELINES[key][0] for key in _DEMO_BASELINES)
     )
     demo = sub.add_parser(
