@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from ._memory import check_ease_memory
 from ._validation import check_interactions
-from .base import BaseRecommender
+from .base import BaseRecommender, _cosine_similarities
 
 __all__ = ["EASERecommender", "PopularityRecommender", "SLIMRecommender", "WMFRecommender"]
 
@@ -29,7 +29,10 @@ __all__ = ["EASERecommender", "PopularityRecommender", "SLIMRecommender", "WMFRe
 class PopularityRecommender(BaseRecommender):
     """Recommend the items most users consumed, the same list for everyone.
 
-    The floor every personalized recommender must clear.
+    The floor every personalized recommender must clear.  It has no
+    ``similar_items``: it keeps one number per item, nothing about
+    pairs of items (item co-occurrence is an item-item model of its own,
+    which :class:`EASERecommender` learns properly).
 
     Parameters
     ----------
@@ -166,6 +169,10 @@ class EASERecommender(BaseRecommender):
 
     def _score_batch(self, X_batch):
         return np.asarray(X_batch @ self.coef_, dtype=np.float32)
+
+    def _item_similarities(self, items):
+        # Row i of B: the score each item gets from a history of item i alone.
+        return self.coef_[items]
 
 
 def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
@@ -318,6 +325,10 @@ class SLIMRecommender(BaseRecommender):
     def _score_batch(self, X_batch):
         return np.asarray((X_batch @ self.coef_).toarray(), dtype=np.float32)
 
+    def _item_similarities(self, items):
+        # Row i of W: the score each item gets from a history of item i alone.
+        return self.coef_[items].toarray()
+
 
 class WMFRecommender(BaseRecommender):
     """Weighted matrix factorization (Hu, Koren and Volinsky 2008) via ``implicit``.
@@ -452,3 +463,6 @@ class WMFRecommender(BaseRecommender):
         with threadpool_limits(1, "blas"):
             factors = model.recalculate_user(np.arange(X_batch.shape[0]), X_batch)
         return factors @ self.item_factors_.T
+
+    def _item_similarities(self, items):
+        return _cosine_similarities(self.item_factors_, items)
