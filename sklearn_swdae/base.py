@@ -429,7 +429,7 @@ def _unwrap(estimator, X=None):
 
     A fitted search (``best_estimator_``) is replaced by its best estimator
     and a Pipeline by its last step, X going through the other steps'
-    ``transform``.
+    ``transform`` (a 1-D row as a batch of one).
     """
     from sklearn.pipeline import Pipeline
 
@@ -498,15 +498,17 @@ def recommend(estimator, X, top_n=None, **kwargs):
     (2, 5)
     """
     return_ids = kwargs.pop("return_ids", False)
+    single = _as_batch(X)[1]
     model, Xt, ids = _unwrap(estimator, X)
-    if not return_ids:
-        return model.recommend(Xt, top_n, **kwargs)
-    if ids is None:
+    if return_ids and ids is None:
         model._item_ids()  # raises the explanation
     result = model.recommend(Xt, top_n, **kwargs)
-    if kwargs.get("return_scores"):
-        return _ids_of(result[0], ids), result[1]
-    return _ids_of(result, ids)
+    found, scores = result if kwargs.get("return_scores") else (result, None)
+    if single and found.ndim == 2:  # a Pipeline's steps saw the row as a batch of one
+        found, scores = found[0], None if scores is None else scores[0]
+    if return_ids:
+        found = _ids_of(found, ids)
+    return found if scores is None else (found, scores)
 
 
 def similar_items(estimator, items, top_n=None, **kwargs):
@@ -540,11 +542,11 @@ def similar_items(estimator, items, top_n=None, **kwargs):
     model, _, ids = _unwrap(estimator)
     if not hasattr(model, "similar_items"):
         raise TypeError(f"{type(model).__name__} defines no item similarity (it has no similar_items).")
-    if not return_ids:
-        return model.similar_items(items, top_n, **kwargs)
-    if ids is None:
-        model._item_ids()
+    if return_ids and ids is None:
+        model._item_ids()  # raises the explanation
     result = model.similar_items(items, top_n, **kwargs)
+    if not return_ids:
+        return result
     if kwargs.get("return_scores"):
         return _ids_of(result[0], ids), result[1]
     return _ids_of(result, ids)
