@@ -216,8 +216,9 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items) or (n_items,)
-            Users' histories, one row each; a 1-D array (dense, or a 1-D
-            scipy sparse array) is one user, and the results are 1-D.
+            Users' histories, one row each; a 1-D array (dense, a 1-D
+            scipy sparse array, or a pandas Series indexed by the item ids)
+            is one user, and the results are 1-D.
         top_n : int, default=None
             Length of the lists, 1 <= top_n <= the number of items ranked
             (``n_items``, or ``len(items)``).  None uses the estimator's
@@ -419,6 +420,8 @@ def _as_batch(X):
         return X, False
     if hasattr(X, "columns"):  # a DataFrame: scikit-learn checks its column names
         return X, False
+    if hasattr(X, "to_frame") and np.ndim(X) == 1:  # a Series indexed by item ids
+        return X.to_frame().T, True
     if np.ndim(X) == 1:
         return np.asarray(X).reshape(1, -1), True
     return X, False
