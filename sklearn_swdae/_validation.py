@@ -146,8 +146,8 @@ def _check_item_ids(estimator, X):
     if expected is None or columns is None or len(columns) != len(expected):
         return
     columns = np.asarray(columns)
-    if np.array_equal(columns, expected):
-        return
+    if np.array_equal(columns, expected) or all(isinstance(c, str) for c in columns.tolist()):
+        return  # string labels: scikit-learn's own feature-name check applies
     missing = [item for item in expected.tolist() if item not in set(columns.tolist())]
     detail = f"items of fit missing: {missing[:5]}" if missing else "the same items in another order"
     raise ValueError(
