@@ -27,6 +27,7 @@ from sklearn_swdae import (
     recommend,
     similar_items,
 )
+from sklearn_swdae.base import BaseRecommender
 from sklearn_swdae.datasets import make_interactions
 
 N_USERS, N_ITEMS = 200, 30
@@ -334,3 +335,37 @@ def test_refit_without_a_dataframe_forgets_the_ids(X):
     assert hasattr(model, "item_ids_")
     assert not hasattr(clone(model).fit(X), "item_ids_")
     assert not hasattr(model.fit(X), "item_ids_")
+
+
+def test_the_accelerator_selection_path_matches_the_host_path(X):
+    """The autoencoders' on-device top-N (used on a GPU) applies the same masks.
+
+    Run with torch tensors on the CPU: the model is told its device is not
+    the CPU, and its scores are the host path's, as a tensor.
+    """
+    import types
+
+    import torch
+
+    model = FCDAERecommender(n_hidden=8, max_iter=2, device="cpu", random_state=0).fit(X)
+    options = {"top_n": 6, "filter_items": [0, 4, 9], "items": np.arange(2, 25)}
+    expected, expected_scores = model.recommend(X[:40], return_scores=True, **options)
+    scores = model.decision_function(X[:40])  # one prediction batch
+
+    def device_scores(batch):
+        assert batch.shape[0] == 40
+        return torch.from_numpy(scores.copy())
+
+    model._device_scores = device_scores
+    model.device_ = types.SimpleNamespace(type="accelerator")
+    # The memory check sizes the device; the base class's check validates only.
+    model._check_query = lambda Q: BaseRecommender._check_query(model, Q)
+    got, got_scores = model.recommend(X[:40], return_scores=True, **options)
+    # torch.topk breaks ties in its own order: compare scores, and items where not tied.
+    np.testing.assert_allclose(got_scores, expected_scores, rtol=1e-6)
+    untied = np.ones_like(got, dtype=bool)
+    untied[:, 1:] &= got_scores[:, 1:] != got_scores[:, :-1]
+    untied[:, :-1] &= got_scores[:, :-1] != got_scores[:, 1:]
+    np.testing.assert_array_equal(got[untied], expected[untied])
+    assert not np.isin(got, [0, 4, 9]).any()
+    assert np.all((got == N_ITEMS) | ((got >= 2) & (got < 25)))
