@@ -23,9 +23,6 @@ PREPROCESSING_PRESETS = MappingProxyType(
     }
 )
 
-#: Per-item arrays of a loader's Bunch that follow the kept columns.
-_ITEM_FIELDS = ("item_titles", "item_genres")
-
 #: Number of validation users, and of test users, of Table 1 of the paper.
 SPLIT_PRESETS = MappingProxyType({"ml-20m": 10_000, "netflix": 40_000, "msd": 50_000})
 
@@ -136,9 +133,10 @@ def preprocess_interactions(X, preset=None, *, min_rating=None, min_user_items=N
         - ``user_indices``, ``item_indices``: int64 row and column numbers
           of ``X`` of the kept users and items (``data[k]`` is row
           ``user_indices[k]`` of X).
-        - for a loader's Bunch, its per-item fields (``item_titles``,
-          ``item_genres``) restricted to the kept items, and its other
-          fields (``genre_names``, ``variant``, ``DESCR``) unchanged.
+        - for a loader's Bunch, its per-user and per-item fields (those
+          named ``user_*`` and ``item_*``, such as ``item_titles`` and
+          ``item_genres``) restricted to the kept users and items, and its
+          other fields (``genre_names``, ``variant``, ``DESCR``) unchanged.
 
         A Bunch, not a tuple: where earlier development versions unpacked
         ``X, users, items = ...``, use ``data``, ``user_indices`` and
@@ -230,9 +228,12 @@ def preprocess_interactions(X, preset=None, *, min_rating=None, min_user_items=N
     items = items[nonempty]
     B.sort_indices()
     users, items = users.astype(np.int64), items.astype(np.int64)
-    for key in _ITEM_FIELDS:
-        if fields.get(key) is not None:
-            fields[key] = np.asarray(fields[key])[items]
+    # Per-user and per-item fields (e.g. item_titles, item_genres) follow
+    # the kept rows and columns.
+    for key, value in fields.items():
+        for prefix, size, kept in (("user_", X.shape[0], users), ("item_", X.shape[1], items)):
+            if key.startswith(prefix) and value is not None and np.ndim(value) >= 1 and len(value) == size:
+                fields[key] = np.asarray(value)[kept]
     return Bunch(
         **fields,
         data=B.astype(np.float32),
