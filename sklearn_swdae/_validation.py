@@ -148,7 +148,8 @@ def _check_item_ids(estimator, X):
     columns = np.asarray(columns)
     if np.array_equal(columns, expected) or all(isinstance(c, str) for c in columns.tolist()):
         return  # string labels: scikit-learn's own feature-name check applies
-    missing = [item for item in expected.tolist() if item not in set(columns.tolist())]
+    present = set(columns.tolist())
+    missing = [item for item in expected.tolist() if item not in present]
     detail = f"items of fit missing: {missing[:5]}" if missing else "the same items in another order"
     raise ValueError(
         f"X's columns are not the item ids seen in fit ({detail}); reorder them as "
