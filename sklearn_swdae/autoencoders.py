@@ -116,7 +116,8 @@ _DOC_SECTIONS = {
     tol : float, default=1e-4
         Minimum improvement for early stopping.
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
     device : str, default="auto"
         "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
         "cuda:N" are accepted.

@@ -37,7 +37,8 @@ class PopularityRecommender(BaseRecommender):
     Parameters
     ----------
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
 
     Attributes
     ----------
@@ -106,7 +107,8 @@ class EASERecommender(BaseRecommender):
     l2 : float, default=500.0
         L2 regularization strength (Steck's lambda; 500 on ML-20M).
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
 
     Attributes
     ----------
@@ -242,7 +244,8 @@ class SLIMRecommender(BaseRecommender):
         Processes for the regressions; None means 1 (no worker process),
         -1 all cores.
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
 
     Attributes
     ----------
@@ -361,7 +364,8 @@ class WMFRecommender(BaseRecommender):
     random_state : int, RandomState instance or None, default=None
         Seeds the initial factors.
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
 
     Attributes
     ----------
