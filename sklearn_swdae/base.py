@@ -255,8 +255,11 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
         >>> from sklearn_swdae import PopularityRecommender
         >>> X = np.array([[1, 1, 0, 0], [0, 1, 0, 1], [0, 1, 1, 1]])
         >>> model = PopularityRecommender().fit(X)
-        >>> model.recommend([1, 0, 0, 0])  # one user, 1-D; top_n capped to 4 items
+        >>> model.recommend([1, 0, 0, 0])  # one user, 1-D; top_n capped to the 4 items
         array([1, 3, 2, 4])
+
+        Item 0 was seen, so 3 items are left: the last entry, 4 (n_items),
+        is padding.
         >>> model.recommend([[1, 0, 0, 0]], filter_items=[3], top_n=2)
         array([[1, 2]])
         >>> model.recommend([1, 0, 0, 0], items=[0, 2, 3], top_n=2)
