@@ -134,9 +134,9 @@ def load_dataset(name, args):
         bunch = load_movielens(Path(args.data_root) / name)
         label = name
     preset = None if args.min_rating is not None else "ml-20m"
-    X, _, _ = preprocess_interactions(
+    X = preprocess_interactions(
         bunch.data, preset, min_rating=args.min_rating, min_user_items=args.min_user_items
-    )
+    ).data
     return label, X
 
 
