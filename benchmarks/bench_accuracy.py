@@ -163,15 +163,15 @@ def load_dataset(name, args):
     elif _is_citeulike(Path(args.data_root) / name):
         # CiteULike: binary saves; the paper's user filter (5 or more) only.
         bunch = load_citeulike(Path(args.data_root) / name)
-        X, _, _ = preprocess_interactions(bunch.data, min_user_items=args.min_user_items or 5)
+        X = preprocess_interactions(bunch.data, min_user_items=args.min_user_items or 5).data
         return name, X
     else:
         bunch = load_movielens(Path(args.data_root) / name)
         label = name
     preset = None if args.min_rating is not None else "ml-20m"
-    X, _, _ = preprocess_interactions(
+    X = preprocess_interactions(
         bunch.data, preset, min_rating=args.min_rating, min_user_items=args.min_user_items
-    )
+    ).data
     return label, X
 
 

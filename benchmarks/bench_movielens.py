@@ -41,7 +41,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def load_split(dataset, data_root):
     bunch = load_movielens(Path(data_root) / dataset)
-    X, _, _ = preprocess_interactions(bunch.data, "ml-20m")
+    X = preprocess_interactions(bunch.data, "ml-20m").data
     split = strong_generalization_split(X, n_validation=0.1, n_test=0.1)
     return X, split
 

@@ -48,7 +48,7 @@ def _data(args):
         return X, f"generated, make_interactions({args.users}, {args.items}, 40, density=0.05)"
     root = Path(args.data_root or Path(__file__).resolve().parents[2] / "shared" / "data")
     bunch = load_movielens(root / args.dataset)
-    X, _, _ = preprocess_interactions(bunch.data, "ml-20m")
+    X = preprocess_interactions(bunch.data, "ml-20m").data
     return X, f"{args.dataset} (ratings >= 4, users with >= 5)"
 
 

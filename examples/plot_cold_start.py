@@ -18,7 +18,6 @@ least 5, as in the paper), e.g.
 """
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from sklearn_swdae import (
     PopularityRecommender,
     SparseWideDAERecommender,
 )
-from sklearn_swdae.datasets import load_movielens, make_interactions, preprocess_interactions
+from sklearn_swdae.datasets import get_data_home, load_movielens, make_interactions, preprocess_interactions
 from sklearn_swdae.metrics import evaluate_cold_start
 from sklearn_swdae.model_selection import strong_generalization_split
 
@@ -40,9 +39,9 @@ parser = argparse.ArgumentParser(description="Cold-start evaluation (paper secti
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
 parser.add_argument("--dataset", choices=["ml-100k", "ml-1m", "ml-latest-small"], default=None,
                     help="a MovieLens folder of --data-root (default: generated data)")
-parser.add_argument("--data-root", default=os.environ.get("SWDAE_SHARED_DATA", "../shared/data"),
-                    help="folder holding the MovieLens folders (default: $SWDAE_SHARED_DATA or "
-                         "../shared/data)")
+parser.add_argument("--data-root", default=Path(get_data_home()) / "movielens",
+                    help="folder holding the MovieLens folders (default: the movielens folder of "
+                         "sklearn_swdae.datasets.get_data_home(), where fetch_movielens stores them)")
 parser.add_argument("--max-iter", type=int, default=None, help="epochs of every autoencoder")
 parser.add_argument("--test-fraction", type=float, default=0.1, help="share of test users")
 parser.add_argument("--device", default="auto", help='torch device: "auto" (CUDA if available), "cpu", "cuda"')
@@ -65,7 +64,7 @@ if args.dataset is None:
     learning_rate = 0.03  # small data: few optimizer steps per epoch
 else:
     ratings = load_movielens(Path(args.data_root) / args.dataset).data
-    X, _, _ = preprocess_interactions(ratings, "ml-20m")
+    X = preprocess_interactions(ratings, "ml-20m").data
     source = args.dataset
     K, n_components = min(1000, X.shape[1]), 50
     max_iter = args.max_iter or 100

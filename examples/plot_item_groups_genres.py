@@ -26,7 +26,6 @@ tags; or on MovieLens with its genres, e.g.
 """
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sklearn_swdae import ItemGrouper, SparseWideDAERecommender
-from sklearn_swdae.datasets import load_movielens, make_interactions, preprocess_interactions
+from sklearn_swdae.datasets import get_data_home, load_movielens, make_interactions, preprocess_interactions
 from sklearn_swdae.interpretation import (
     explain_recommendation,
     group_genre_composition,
@@ -48,9 +47,9 @@ parser = argparse.ArgumentParser(description="Genres of SW-DAE's item groups (pa
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
 parser.add_argument("--dataset", choices=["ml-100k", "ml-1m", "ml-latest-small"], default=None,
                     help="a MovieLens folder of --data-root (default: generated data)")
-parser.add_argument("--data-root", default=os.environ.get("SWDAE_SHARED_DATA", "../shared/data"),
-                    help="folder holding the MovieLens folders (default: $SWDAE_SHARED_DATA or "
-                         "../shared/data)")
+parser.add_argument("--data-root", default=Path(get_data_home()) / "movielens",
+                    help="folder holding the MovieLens folders (default: the movielens folder of "
+                         "sklearn_swdae.datasets.get_data_home(), where fetch_movielens stores them)")
 parser.add_argument("--max-iter", type=int, default=None, help="epochs of SW-DAE")
 parser.add_argument("--device", default="auto", help='torch device: "auto" (CUDA if available), "cpu", "cuda"')
 parser.add_argument("--out", default=None, help="save the figure to this PNG file")
@@ -77,9 +76,10 @@ if args.dataset is None:
     described = ["genre 3", "genre 4", "genre 5", "genre 6"]
 else:
     movielens = load_movielens(Path(args.data_root) / args.dataset)
-    X, _, items = preprocess_interactions(movielens.data, "ml-20m")
-    item_genres, genre_names = movielens.item_genres[items], movielens.genre_names
-    titles = movielens.item_titles[items]
+    # The Bunch keeps the titles and genres of the items that survive the filters.
+    dataset = preprocess_interactions(movielens, "ml-20m")
+    X, item_genres, genre_names = dataset.data, dataset.item_genres, dataset.genre_names
+    titles = dataset.item_titles
     source = args.dataset
     K, n_components, min_group_size = min(1000, X.shape[1]), 50, 20
     max_iter, learning_rate = args.max_iter or 100, 1e-3

@@ -10,7 +10,9 @@ Recall@50) (:func:`sklearn_swdae.analysis.sparsity_sweep`).
 
 Run ``python examples/plot_sparsity_sweep.py --fast`` for a seconds-long
 version on generated data, or ``--dataset ml-100k`` for MovieLens 100K when
-``../shared/data/ml-100k`` (or ``$SWDAE_SHARED_DATA/ml-100k``) exists.
+its folder ``ml-100k`` is in ``--data-home`` (default: the ``movielens``
+folder of :func:`~sklearn_swdae.datasets.get_data_home`, where
+``fetch_movielens("100k")`` downloads it).
 """
 
 import argparse
@@ -22,7 +24,8 @@ from sklearn_swdae.analysis import load_example_split, sparsity_sweep
 parser = argparse.ArgumentParser(description="Sparsity sweep (Figures 6 and 7)")
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
 parser.add_argument("--dataset", default="generated", help="'generated' or a MovieLens folder, e.g. ml-100k")
-parser.add_argument("--data-home", default=None, help="folder holding the MovieLens folders")
+parser.add_argument("--data-home", default=None,
+                    help="folder holding the MovieLens folders (default: <data home>/movielens)")
 parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default 3 fast, else 50)")
 parser.add_argument("--n-clusters", type=int, default=None, help="K (default 32 fast, else 1000)")
 parser.add_argument("--output", default=None, help="save the figure to this PNG file")

@@ -12,7 +12,9 @@ reports that one hidden layer worked best.
 
 Run ``python examples/plot_stacked.py --fast`` for a seconds-long version on
 generated data, or ``--dataset ml-100k`` for MovieLens 100K when
-``../shared/data/ml-100k`` (or ``$SWDAE_SHARED_DATA/ml-100k``) exists.
+its folder ``ml-100k`` is in ``--data-home`` (default: the ``movielens``
+folder of :func:`~sklearn_swdae.datasets.get_data_home`, where
+``fetch_movielens("100k")`` downloads it).
 """
 
 import argparse
@@ -25,7 +27,8 @@ from sklearn_swdae.analysis import load_example_split
 parser = argparse.ArgumentParser(description="Stacked SW-DAE (section 3.4)")
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
 parser.add_argument("--dataset", default="generated", help="'generated' or a MovieLens folder, e.g. ml-100k")
-parser.add_argument("--data-home", default=None, help="folder holding the MovieLens folders")
+parser.add_argument("--data-home", default=None,
+                    help="folder holding the MovieLens folders (default: <data home>/movielens)")
 parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default 3 fast, else 50)")
 parser.add_argument(
     "--layers", type=int, nargs=3, default=None, metavar="K",

@@ -11,7 +11,9 @@ and scored on the validation and test users
 
 Run ``python examples/plot_width_sweep.py --fast`` for a seconds-long version
 on generated data, or ``--dataset ml-100k`` for MovieLens 100K when
-``../shared/data/ml-100k`` (or ``$SWDAE_SHARED_DATA/ml-100k``) exists.
+its folder ``ml-100k`` is in ``--data-home`` (default: the ``movielens``
+folder of :func:`~sklearn_swdae.datasets.get_data_home`, where
+``fetch_movielens("100k")`` downloads it).
 """
 
 import argparse
@@ -23,7 +25,8 @@ from sklearn_swdae.analysis import load_example_split, width_sweep
 parser = argparse.ArgumentParser(description="Width sweep (Figure 5)")
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
 parser.add_argument("--dataset", default="generated", help="'generated' or a MovieLens folder, e.g. ml-100k")
-parser.add_argument("--data-home", default=None, help="folder holding the MovieLens folders")
+parser.add_argument("--data-home", default=None,
+                    help="folder holding the MovieLens folders (default: <data home>/movielens)")
 parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default 3 fast, else 50)")
 parser.add_argument("--widths", type=int, nargs="+", default=None, help="values of K")
 parser.add_argument("--output", default=None, help="save the figure to this PNG file")

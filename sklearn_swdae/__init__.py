@@ -14,6 +14,7 @@ from .autoencoders import (
     SparseWideDAERecommender,
     n_clusters_for_parameters,
 )
+from .base import recommend, similar_items
 from .baselines import EASERecommender, PopularityRecommender, SLIMRecommender, WMFRecommender
 from .grouping import GroupedInteractions, ItemGrouper
 
@@ -32,4 +33,6 @@ __all__ = [
     "WMFRecommender",
     "__version__",
     "n_clusters_for_parameters",
+    "recommend",
+    "similar_items",
 ]

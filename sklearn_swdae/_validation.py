@@ -82,6 +82,9 @@ def check_interactions(estimator, X, *, reset, name="X", binarize=True):
     """
     if not reset:
         _check_n_items(estimator, X)
+        _check_item_ids(estimator, X)
+    elif getattr(estimator, "_records_item_ids", False):
+        _record_item_ids(estimator, X)
     X = validate_data(
         estimator,
         X,
@@ -121,6 +124,36 @@ def _check_n_items(estimator, X):
         f"{expected} features as input. Columns are items: pass histories over the "
         f"{expected} items seen in fit, in the same order (map item ids to the training "
         "columns and drop items unseen in fit), or refit on the new item set."
+    )
+
+
+def _record_item_ids(estimator, X):
+    """``item_ids_``: the column labels of a DataFrame, whatever their type.
+
+    scikit-learn's ``feature_names_in_`` keeps string labels only, while
+    item ids are often integers (MovieLens movie ids).
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        estimator.__dict__.pop("item_ids_", None)
+    else:
+        estimator.item_ids_ = np.asarray(columns)
+
+
+def _check_item_ids(estimator, X):
+    """A DataFrame queried after fit on a DataFrame must have the same columns."""
+    expected, columns = getattr(estimator, "item_ids_", None), getattr(X, "columns", None)
+    if expected is None or columns is None or len(columns) != len(expected):
+        return
+    columns = np.asarray(columns)
+    if np.array_equal(columns, expected) or all(isinstance(c, str) for c in columns.tolist()):
+        return  # string labels: scikit-learn's own feature-name check applies
+    present = set(columns.tolist())
+    missing = [item for item in expected.tolist() if item not in present]
+    detail = f"items of fit missing: {missing[:5]}" if missing else "the same items in another order"
+    raise ValueError(
+        f"X's columns are not the item ids seen in fit ({detail}); reorder them as "
+        f"{type(estimator).__name__}.item_ids_."
     )
 
 

@@ -12,7 +12,6 @@ plot.
 generated interactions, or a MovieLens folder when present.
 """
 
-import os
 import time
 from numbers import Integral, Real
 from pathlib import Path
@@ -336,8 +335,9 @@ def sparsity_sweep(
 
 
 def _default_data_home():
-    root = os.environ.get("SWDAE_SHARED_DATA")
-    return Path(root) if root else Path(__file__).resolve().parents[2] / "shared" / "data"
+    from .datasets import get_data_home
+
+    return Path(get_data_home()) / "movielens"
 
 
 def load_example_split(dataset="generated", *, fast=False, data_home=None, n_held_out=0.1, random_state=0):
@@ -354,8 +354,9 @@ def load_example_split(dataset="generated", *, fast=False, data_home=None, n_hel
     fast : bool, default=False
         Smaller generated data (seconds-long examples).
     data_home : str or path-like or None, default=None
-        Folder of the MovieLens folders; None means ``$SWDAE_SHARED_DATA``,
-        else the ``shared/data`` folder next to the repository.
+        Folder of the MovieLens folders; None means the ``movielens``
+        folder of :func:`~sklearn_swdae.datasets.get_data_home`, where
+        :func:`~sklearn_swdae.datasets.fetch_movielens` stores them.
     n_held_out : int or float, default=0.1
         Number (or fraction) of validation users, and of test users.
     random_state : int, default=0
@@ -392,8 +393,9 @@ def load_example_split(dataset="generated", *, fast=False, data_home=None, n_hel
     if not folder.is_dir():
         raise ValueError(f"dataset={dataset!r}: no folder {folder}; use 'generated' or a MovieLens folder name.")
     bunch = load_movielens(folder)
-    X, _, items = preprocess_interactions(bunch.data, "ml-20m")
+    kept = preprocess_interactions(bunch, "ml-20m")
+    X = kept.data
     split = strong_generalization_split(X, n_validation=n_held_out, n_test=n_held_out, random_state=random_state)
     split["name"] = dataset
-    split["item_ids"] = np.asarray(bunch.item_ids)[items][split.item_indices]
+    split["item_ids"] = kept.item_ids[split.item_indices]
     return split

@@ -16,8 +16,12 @@ from ._persistence import torch_state_from_bytes, torch_state_to_bytes
 from ._parallel import inner_thread_limit, limit_torch_threads
 from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
+<<<<<<< HEAD
 from .base import BaseRecommender
 from .defaults import auto_batch_size
+=======
+from .base import BaseRecommender, _cosine_similarities
+>>>>>>> main
 from .grouping import ItemGrouper
 from .layers import (
     LAYER_BACKENDS,
@@ -118,7 +122,8 @@ _DOC_SECTIONS = {
     tol : float, default=1e-4
         Minimum improvement for early stopping.
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
     device : str, default="auto"
         "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
         "cuda:N" are accepted.
@@ -358,16 +363,33 @@ class _BaseAutoencoderRecommender(BaseRecommender):
                 raise out_of_memory_error(exc, None, self.device_, "prediction") from exc
             raise
 
-    def _top_n_batch(self, X_batch, top_n, exclude_seen):
+    def _top_n_batch(self, X_batch, top_n, exclude_seen, candidates=None, excluded=None):
         # On a GPU only the top-N lists cross to the host, not the scores.
         if self.device_.type == "cpu":
-            return super()._top_n_batch(X_batch, top_n, exclude_seen)
+            return super()._top_n_batch(X_batch, top_n, exclude_seen, candidates, excluded)
         scores = self._device_scores(X_batch).float()
         if exclude_seen:
             rows, cols = (torch.from_numpy(i.astype(np.int64)).to(scores.device) for i in X_batch.nonzero())
             scores.index_put_((rows, cols), torch.tensor(-torch.inf, device=scores.device))
+        if excluded is not None and excluded.size:
+            scores[:, torch.from_numpy(excluded).to(scores.device)] = -torch.inf
+        if candidates is not None:
+            scores = scores[:, torch.from_numpy(candidates).to(scores.device)]
         top_scores, top = torch.topk(scores, top_n, dim=1)
-        return top.cpu().numpy(), top_scores.cpu().numpy()
+        top = top.cpu().numpy()
+        return (top if candidates is None else candidates[top]), top_scores.cpu().numpy()
+
+    def _item_similarities(self, items):
+        # Items are the output units: two items are alike when the output
+        # layer weighs the last hidden layer alike (for SW-DAE, items of no
+        # common group have similarity 0).
+        module = self.module_
+        layer = next(
+            getattr(module, name) for name in ("decoder", "decoder_out", "decoders") if hasattr(module, name)
+        )
+        layer = layer[0] if isinstance(layer, torch.nn.ModuleList) else layer
+        weight = layer.effective_weight().detach().float().cpu().numpy()
+        return _cosine_similarities(weight, items)
 
     # Pickling: weights travel as torch.save bytes of CPU tensors, read back
     # with weights_only=True (no code runs), and the module is rebuilt on

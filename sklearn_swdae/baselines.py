@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from ._memory import check_ease_memory
 from ._validation import check_interactions
-from .base import BaseRecommender
+from .base import BaseRecommender, _cosine_similarities
 
 __all__ = ["EASERecommender", "PopularityRecommender", "SLIMRecommender", "WMFRecommender"]
 
@@ -29,12 +29,16 @@ __all__ = ["EASERecommender", "PopularityRecommender", "SLIMRecommender", "WMFRe
 class PopularityRecommender(BaseRecommender):
     """Recommend the items most users consumed, the same list for everyone.
 
-    The floor every personalized recommender must clear.
+    The floor every personalized recommender must clear.  It has no
+    ``similar_items``: it keeps one number per item, nothing about
+    pairs of items (item co-occurrence is an item-item model of its own,
+    which :class:`EASERecommender` learns properly).
 
     Parameters
     ----------
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
 
     Attributes
     ----------
@@ -103,7 +107,8 @@ class EASERecommender(BaseRecommender):
     l2 : float, default=500.0
         L2 regularization strength (Steck's lambda; 500 on ML-20M).
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
 
     Attributes
     ----------
@@ -166,6 +171,10 @@ class EASERecommender(BaseRecommender):
 
     def _score_batch(self, X_batch):
         return np.asarray(X_batch @ self.coef_, dtype=np.float32)
+
+    def _item_similarities(self, items):
+        # Row i of B: the score each item gets from a history of item i alone.
+        return self.coef_[items]
 
 
 def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
@@ -235,7 +244,8 @@ class SLIMRecommender(BaseRecommender):
         Processes for the regressions; None means 1 (no worker process),
         -1 all cores.
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
 
     Attributes
     ----------
@@ -318,6 +328,10 @@ class SLIMRecommender(BaseRecommender):
     def _score_batch(self, X_batch):
         return np.asarray((X_batch @ self.coef_).toarray(), dtype=np.float32)
 
+    def _item_similarities(self, items):
+        # Row i of W: the score each item gets from a history of item i alone.
+        return self.coef_[items].toarray()
+
 
 class WMFRecommender(BaseRecommender):
     """Weighted matrix factorization (Hu, Koren and Volinsky 2008) via ``implicit``.
@@ -350,7 +364,8 @@ class WMFRecommender(BaseRecommender):
     random_state : int, RandomState instance or None, default=None
         Seeds the initial factors.
     top_n : int, default=100
-        Length of the lists returned by :meth:`predict`.
+        Length of the lists of :meth:`predict`, and of :meth:`recommend`
+        without ``top_n``; capped to the number of items.
 
     Attributes
     ----------
@@ -452,3 +467,6 @@ class WMFRecommender(BaseRecommender):
         with threadpool_limits(1, "blas"):
             factors = model.recalculate_user(np.arange(X_batch.shape[0]), X_batch)
         return factors @ self.item_factors_.T
+
+    def _item_similarities(self, items):
+        return _cosine_similarities(self.item_factors_, items)

@@ -8,6 +8,7 @@ Sub-commands::
     swdae evaluate --data PATH ...  the paper's protocol on a user's data
     swdae recommend --model FILE --history FILE
                                     top-N lists with the original item ids
+                                    (and titles, when known)
 
 Results (the evaluation table, the recommendations) go to stdout; progress
 (what is being trained, one line per epoch, a line when a model has been
@@ -131,7 +132,7 @@ class _Heartbeat:
 
 
 def _load(args):
-    """Read --data in --format; return (ratings matrix, user ids, item ids)."""
+    """Read --data in --format; return the loader's Bunch (ratings, ids, titles)."""
     fmt = args.format
     if fmt == "movielens":
         bunch = load_movielens(args.data)
@@ -145,28 +146,30 @@ def _load(args):
         bunch = load_interactions(
             args.data, args.user_col, args.item_col, args.rating_col, format=fmt
         )
-    return bunch.data, np.asarray(bunch.user_ids), np.asarray(bunch.item_ids)
+    return bunch
 
 
 def _load_preprocessed(args):
+    """The preprocessed dataset: a Bunch with ``data``, ``user_ids``, ``item_ids``."""
     _say(f"reading {args.data} ({args.format}) ...")
     tic = time.perf_counter()
-    ratings, user_ids, item_ids = _load(args)
+    bunch = _load(args)
     preset = args.preset if args.preset != "auto" else _DEFAULT_PRESET.get(args.format)
-    X, users, items = preprocess_interactions(
-        ratings,
+    dataset = preprocess_interactions(
+        bunch,
         None if preset == "none" else preset,
         min_rating=args.min_rating,
         min_user_items=args.min_user_items,
         min_item_users=args.min_item_users,
     )
+    X = dataset.data
     if X.nnz == 0:
         raise CommandError(f"no interaction of {args.data} is left after preprocessing (preset {preset}).")
     _say(
         f"{X.shape[0]} users x {X.shape[1]} items, {X.nnz} interactions after preprocessing "
         f"(preset {preset or 'none'}) in {time.perf_counter() - tic:.1f}s"
     )
-    return X, user_ids[users], item_ids[items]
+    return dataset
 
 
 # --------------------------------------------------------------------------
@@ -331,23 +334,26 @@ def _cmd_demo(args):
 
 
 def _cmd_evaluate(args):
-    X, _, _ = _load_preprocessed(args)
+    X = _load_preprocessed(args).data
     _protocol(X, args, "")
 
 
 def _cmd_fit(args):
-    X, user_ids, item_ids = _load_preprocessed(args)
+    dataset = _load_preprocessed(args)
+    X = dataset.data
     model = _fit(_make_model(args, X.shape[1], X.shape[0]), X)
-    _save_model(model, item_ids, args.out)
+    _save_model(model, dataset.item_ids, args.out, dataset.get("item_titles"))
 
 
-def _save_model(model, item_ids, path):
+def _save_model(model, item_ids, path, item_titles=None):
     """Write the model file that ``swdae recommend`` reads."""
     bundle = {
         "kind": _MODEL_FILE_KIND,
         "version": __version__,
         "model": model,
-        "item_ids": item_ids,
+        "item_ids": np.asarray(item_ids),
+        # Titles of the items (MovieLens); recommend prints them.
+        "item_titles": None if item_titles is None else np.asarray(item_titles, dtype=object),
     }
     joblib.dump(bundle, path)
     _say(f"saved to {path}")
@@ -379,13 +385,81 @@ def _read_history(path, item_ids):
     if not users:
         raise CommandError(f"--history {path} holds no 'user,item' row.")
     if unknown:
-        _say(f"warning: {len(unknown)} item id(s) of the history are unknown to the model and ignored")
+        unknown = sorted(unknown)
+        _say(
+            f"warning: {len(unknown)} item id(s) of the history are unknown to the model and "
+            f"ignored: {_first_few(unknown)}"
+        )
     X = sp.csr_array(
         (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(item_ids))
     )
     X.sum_duplicates()
     X.data[:] = 1.0
-    return list(users), X
+    names = list(users)
+    empty = [names[u] for u in np.flatnonzero(np.diff(X.indptr) == 0)]
+    if empty:
+        _say(
+            f"warning: {len(empty)} user(s) have no item known to the model ({_first_few(empty)}); "
+            "their lists are what the model gives an empty history (close to the most popular "
+            "items), not personalized"
+        )
+    return names, X
+
+
+def _first_few(values, shown=5):
+    text = ", ".join(str(v) for v in values[:shown])
+    return text + (f" and {len(values) - shown} more" if len(values) > shown else "")
+
+
+def _read_item_names(path):
+    """{item id as str: name} from --item-names.
+
+    A MovieLens folder or movies file (``u.item``, ``movies.dat``,
+    ``movies.csv``), else a CSV whose first column is the item id and second
+    the name (a header line is allowed).
+    """
+    from pathlib import Path
+
+    from .datasets._loaders import _read_movies_csv, _read_movies_dat, _read_u_item
+
+    path = Path(path)
+    if path.is_dir():
+        for name in ("movies.csv", "movies.dat", "u.item"):
+            if (path / name).is_file():
+                path = path / name
+                break
+        else:
+            raise CommandError(f"--item-names {path} is a folder without movies.csv, movies.dat or u.item.")
+    if not path.is_file():
+        raise CommandError(f"--item-names {path} does not exist.")
+    readers = {"movies.csv": _read_movies_csv, "movies.dat": _read_movies_dat}
+    if path.name == "u.item":
+        movies, _ = _read_u_item(path.parent)
+    elif path.name in readers:
+        movies, _ = readers[path.name](path)
+    else:
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                rows = [row for row in csv.reader(fh) if row]
+        except UnicodeDecodeError:
+            raise CommandError(f"--item-names {path} is not a UTF-8 CSV file.") from None
+        bad = next((number for number, row in enumerate(rows, start=1) if len(row) < 2), None)
+        if bad is not None:
+            raise CommandError(f"{path}, line {bad}: expected 'item,name'.")
+        return {row[0].strip(): row[1].strip() for row in rows}
+    return {str(movie): title for movie, (title, _) in movies.items()}
+
+
+def _item_titles(args, bundle, item_ids):
+    """Titles aligned with item_ids (None where unknown), or None without any."""
+    if args.item_names:
+        names = _read_item_names(args.item_names)
+        titles = np.array([names.get(str(item)) for item in item_ids.tolist()], dtype=object)
+        if all(title is None for title in titles):
+            raise CommandError(f"--item-names {args.item_names} names none of the model's item ids.")
+        return titles
+    titles = bundle.get("item_titles")
+    return None if titles is None else np.asarray(titles, dtype=object)
 
 
 def _cmd_recommend(args):
@@ -401,25 +475,32 @@ def _cmd_recommend(args):
         raise CommandError(f"--model {args.model} is not a model saved by 'swdae fit'.")
     if bundle["version"] != __version__:
         _say(f"warning: model saved by sklearn-swdae {bundle['version']}, running {__version__}")
-    model, item_ids = bundle["model"], bundle["item_ids"]
+    model, item_ids = bundle["model"], np.asarray(bundle["item_ids"])
+    titles = _item_titles(args, bundle, item_ids)
     users, X = _read_history(args.history, item_ids)
     top_n = args.top_n
     if not 1 <= top_n <= len(item_ids):
         raise CommandError(f"--top-n must be between 1 and the number of items ({len(item_ids)}), got {top_n}.")
     items, scores = model.recommend(X, top_n=top_n, return_scores=True)
-    records = [
-        {"user": user, "rank": rank + 1, "item": item_ids[j].item(), "score": float(score)}
-        for user, row, row_scores in zip(users, items, scores)
-        for rank, (j, score) in enumerate(zip(row, row_scores))
-        if j >= 0
-    ]
+    fields = ["user", "rank", "item", "score"] + ([] if titles is None else ["title"])
+    records = []
+    for user, row, row_scores in zip(users, items, scores):
+        for rank, (j, score) in enumerate(zip(row, row_scores)):
+            if j >= len(item_ids):  # padding: the user has no more unseen items
+                break
+            item = item_ids[j]
+            item = item.item() if isinstance(item, np.generic) else item
+            record = {"user": user, "rank": rank + 1, "item": item, "score": float(score)}
+            if titles is not None:
+                record["title"] = titles[j] if titles[j] is not None else ""
+            records.append(record)
     out = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
         if args.output_format == "json":
             json.dump(records, out, indent=1)
             out.write("\n")
         else:
-            writer = csv.DictWriter(out, fieldnames=["user", "rank", "item", "score"])
+            writer = csv.DictWriter(out, fieldnames=fields)
             writer.writeheader()
             writer.writerows(records)
     finally:
@@ -595,6 +676,13 @@ def build_parser():
     recommend.add_argument("--model", required=True, help="file written by 'swdae fit'")
     recommend.add_argument("--history", required=True, help="CSV of user,item rows (original ids)")
     recommend.add_argument("--top-n", type=int, default=100, help="items per user (default %(default)s)")
+    recommend.add_argument(
+        "--item-names",
+        default=None,
+        help="item titles to print next to the ids: a MovieLens folder or its movies.csv, "
+        "movies.dat or u.item, or a CSV of item,name rows (default: the titles 'swdae fit' "
+        "saved, for MovieLens data)",
+    )
     recommend.add_argument(
         "--output-format", choices=["csv", "json"], default="csv",
         help="user,rank,item,score rows as CSV or a JSON list (default csv)",

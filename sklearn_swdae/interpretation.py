@@ -393,7 +393,7 @@ def explain_recommendation(estimator, x, item=None, *, n_units=5):
     n_items = x.shape[1]
     if item is None:
         item = int(estimator.recommend(x, top_n=1)[0, 0])
-        if item < 0:
+        if item >= n_items:  # the padding index: no unseen item left
             raise ValueError("The user has consumed every item: there is nothing to explain.")
     elif isinstance(item, bool) or not isinstance(item, Integral) or not 0 <= item < n_items:
         raise ValueError(f"item must be an integer in [0, n_items={n_items}), got {item!r}.")

@@ -46,5 +46,5 @@ def test_real_citeulike_t_counts():
     bunch = load_citeulike(_REAL / "citeulike-t")
     assert bunch.data.shape == (7947, 25584)
     assert bunch.data.nnz == 134_860
-    X, _, _ = preprocess_interactions(bunch.data, min_user_items=5)
+    X = preprocess_interactions(bunch.data, min_user_items=5).data
     assert X.shape[0] < 7947 and X.nnz > 100_000

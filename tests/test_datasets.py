@@ -142,7 +142,8 @@ def test_load_movielens_reconstructed_1m(tmp_path):
     assert ml.data.nnz == 3  # the unknown rating is still an interaction
     assert np.isnan(ml.data[0, 0]) and ml.data[0, 1] == 5
     assert ml.item_titles.tolist() == ["Peach (1996)", "Cuckoo (1975)"]
-    X, users, items = preprocess_interactions(ml.data, min_rating=4)
+    dataset = preprocess_interactions(ml.data, min_rating=4)
+    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
     np.testing.assert_array_equal(X.toarray(), [[0, 1], [1, 0]])
 
 
@@ -594,17 +595,20 @@ def test_preprocess_ml20m_preset_hand_computed():
             ]
         )
     )
-    X, users, items = preprocess_interactions(ratings, "ml-20m")
+    dataset = preprocess_interactions(ratings, "ml-20m")
+    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
     assert users.tolist() == [0, 2, 4]
     assert items.tolist() == [0, 1, 2, 3, 4, 5, 6]
     assert X.dtype == np.float32 and X.nnz == 5 + 5 + 7
     assert set(X.data.tolist()) == {1.0}
     np.testing.assert_array_equal(X.toarray()[1], [1, 0, 1, 1, 1, 1, 0])
-    assert preprocess_interactions(ratings, "netflix")[0].nnz == 17
+    assert preprocess_interactions(ratings, "netflix").data.nnz == 17
     # Free parameters override the preset.
-    X, users, items = preprocess_interactions(ratings, "ml-20m", min_rating=3.5, min_user_items=4)
+    dataset = preprocess_interactions(ratings, "ml-20m", min_rating=3.5, min_user_items=4)
+    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
     assert users.tolist() == [0, 1, 2, 4] and X.nnz == 5 + 4 + 5 + 7
-    X, users, items = preprocess_interactions(ratings.toarray(), min_rating=5)
+    dataset = preprocess_interactions(ratings.toarray(), min_rating=5)
+    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
     assert users.tolist() == [0, 1, 2] and items.tolist() == [0, 1, 3, 5] and X.nnz == 1 + 2 + 2
 
 
@@ -619,12 +623,14 @@ def test_preprocess_filters_items_then_users_once():
     )
     # Item users: 3, 2, 2, 1 -> with min_item_users=2 item 3 goes first;
     # then user 2 has one item left and user 3 one: both dropped (min 2).
-    X, users, items = preprocess_interactions(counts, min_item_users=2, min_user_items=2)
+    dataset = preprocess_interactions(counts, min_item_users=2, min_user_items=2)
+    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
     assert users.tolist() == [0, 1] and items.tolist() == [0, 1, 2]
     # Not iterated: item 2 keeps a single user although min_item_users=2.
     assert X.sum(axis=0).tolist() == [2, 2, 1]
     # Users first would have kept user 2 (2 items) and dropped item 3 later.
-    X, users, items = preprocess_interactions(counts, min_user_items=2)
+    dataset = preprocess_interactions(counts, min_user_items=2)
+    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
     assert users.tolist() == [0, 1, 2] and items.tolist() == [0, 1, 2, 3]
 
 
@@ -632,7 +638,8 @@ def test_preprocess_msd_preset_equals_its_thresholds():
     rng = np.random.default_rng(0)
     played = rng.random((600, 80)) < np.linspace(0.2, 0.5, 80)  # 120 to 300 users per song
     counts = sp.csr_array(played * rng.integers(1, 50, (600, 80)))
-    X, users, items = preprocess_interactions(counts, "msd")
+    dataset = preprocess_interactions(counts, "msd")
+    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
     assert PREPROCESSING_PRESETS["msd"] == {"min_rating": None, "min_user_items": 20, "min_item_users": 200}
     item_users = np.bincount(counts.indices, minlength=80)
     kept_items = np.flatnonzero(item_users >= 200)
@@ -646,9 +653,10 @@ def test_preprocess_msd_preset_equals_its_thresholds():
 def test_preprocess_values():
     with pytest.raises(ValueError, match="negative values"):
         preprocess_interactions(np.array([[1, -1]]))
-    X, _, _ = preprocess_interactions(np.array([[1, -1]]), min_rating=0)
+    X = preprocess_interactions(np.array([[1, -1]]), min_rating=0).data
     assert X.toarray().tolist() == [[1]]
-    X, users, items = preprocess_interactions(sp.csr_array(np.array([[np.nan, 2.0], [0, 0]])))
+    dataset = preprocess_interactions(sp.csr_array(np.array([[np.nan, 2.0], [0, 0]])))
+    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
     assert X.nnz == 2 and users.tolist() == [0]  # NaN: an interaction of unknown rating
     with pytest.raises(ValueError, match="preset"):
         preprocess_interactions(np.ones((2, 2)), "ml-1m")
@@ -741,7 +749,8 @@ def test_real_movielens(name, n_users, n_items, n_ratings, histogram, preprocess
     assert np.isnan(ml.data.data).sum() == (6 if name == "ml-1m" else 0)
     assert ml.item_titles[0] == "Toy Story (1995)"
     assert ml.item_genres.shape == (n_items, ml.genre_names.size) and ml.item_genres.any(axis=1).mean() > 0.99
-    X, users, items = preprocess_interactions(ml.data, "ml-20m")
+    dataset = preprocess_interactions(ml.data, "ml-20m")
+    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
     assert (X.shape[0], X.shape[1], X.nnz) == preprocessed
     # The kept indices map back to the original ratings.
     kept = ml.data[users][:, items]

@@ -267,8 +267,8 @@ def test_movielens_groups_have_more_coherent_genres_than_random_groups():
     from sklearn_swdae.datasets import load_movielens, preprocess_interactions
 
     movielens = load_movielens(real_folder("ml-100k"))
-    X, _, items = preprocess_interactions(movielens.data, "ml-20m")
-    genres = movielens.item_genres[items]
+    kept = preprocess_interactions(movielens, "ml-20m")
+    X, genres = kept.data, kept.item_genres
     grouper = ItemGrouper(n_clusters=100, overlap=0.1, n_components=20, random_state=0).fit(X)
     mask = grouper.connectivity_.toarray()
     rng = np.random.RandomState(0)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_swdae_beats_popularity_on_ml100k():
-    X, _, _ = preprocess_interactions(load_movielens(real_folder("ml-100k")).data, "ml-20m")
+    X = preprocess_interactions(load_movielens(real_folder("ml-100k")).data, "ml-20m").data
     split = strong_generalization_split(X, n_validation=0.1, n_test=0.1)
     model = SparseWideDAERecommender(
         grouper=ItemGrouper(n_clusters=500, random_state=0), max_iter=60, random_state=0

@@ -354,14 +354,15 @@ def test_property_recommendations_are_unseen_finite_and_deterministic(property_m
     items, scores = property_model.recommend(Q, top_n=top_n, return_scores=True)
     seen = Q.toarray() > 0
     for row, row_items in enumerate(items):
-        listed = row_items[row_items >= 0]
+        listed = row_items[row_items < Q.shape[1]]
         assert not seen[row, listed].any()  # never a seen item
         assert len(set(listed.tolist())) == listed.size  # no repeats
-        # padded with -1 only when the user has fewer unseen items than top_n
+        # padded with n_items only when the user has fewer unseen items than top_n
         assert listed.size == min(top_n, int((~seen[row]).sum()))
+        assert np.all(row_items[listed.size :] == Q.shape[1])
     decision = property_model.decision_function(Q)
     assert np.isfinite(decision).all()
-    assert np.isfinite(scores[items >= 0]).all()
+    assert np.isfinite(scores[items < Q.shape[1]]).all()
     np.testing.assert_array_equal(property_model.decision_function(Q), decision)
     np.testing.assert_array_equal(property_model.recommend(Q, top_n=top_n), items)
 

@@ -11,11 +11,11 @@ import zipfile
 from collections import namedtuple
 from pathlib import Path
 
-from sklearn.datasets import get_data_home
+from sklearn.datasets import get_data_home as get_sklearn_data_home
 
 from ._loaders import _normalize_variant, load_movielens
 
-__all__ = ["fetch_movielens"]
+__all__ = ["fetch_movielens", "get_data_home"]
 
 _Archive = namedtuple("_Archive", ["url", "size", "sha256", "md5"])
 
@@ -79,15 +79,51 @@ _TIMEOUT_S = 60
 _BLOCK_BYTES = 2**20
 
 
-def _data_home(data_home):
-    """The cache folder: ``data_home``, $SKLEARN_SWDAE_DATA, or scikit-learn's."""
+def get_data_home(data_home=None):
+    """The folder where this package's datasets are cached.
+
+    As :func:`sklearn.datasets.get_data_home`, with an environment variable
+    of the package's own: ``data_home`` if given, else the
+    ``SKLEARN_SWDAE_DATA`` environment variable if set, else
+    scikit-learn's data home (``$SCIKIT_LEARN_DATA`` or
+    ``~/scikit_learn_data``).  The folder is created if missing.
+    :func:`fetch_movielens` stores MovieLens ``ml-<variant>`` folders in
+    its ``movielens`` sub-folder, where the example scripts look for them.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder to use; None applies the rule above.
+
+    Returns
+    -------
+    data_home : str
+        The path of the folder.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_swdae.datasets import get_data_home
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> get_data_home(tmp.name) == tmp.name
+    True
+    >>> os.environ["SKLEARN_SWDAE_DATA"] = tmp.name
+    >>> get_data_home() == tmp.name
+    True
+    >>> del os.environ["SKLEARN_SWDAE_DATA"]
+    >>> tmp.cleanup()
+    """
     if data_home is None:
         data_home = os.environ.get("SKLEARN_SWDAE_DATA") or None
     if data_home is None:
-        return Path(get_data_home())
+        return get_sklearn_data_home()
     path = Path(data_home).expanduser()
     path.mkdir(parents=True, exist_ok=True)
-    return path
+    return str(path)
+
+
+def _data_home(data_home):
+    return Path(get_data_home(data_home))
 
 
 def _download(archive, folder):
@@ -167,9 +203,9 @@ def fetch_movielens(variant, *, data_home=None, download_if_missing=True):
         The dataset; a leading ``"ml-"`` is allowed.  The paper uses
         ``"20m"``.
     data_home : str or path-like, default=None
-        Cache folder.  None uses the ``SKLEARN_SWDAE_DATA`` environment
-        variable if set, else scikit-learn's data home
-        (:func:`sklearn.datasets.get_data_home`: ``$SCIKIT_LEARN_DATA`` or
+        Cache folder.  None uses :func:`get_data_home`: the
+        ``SKLEARN_SWDAE_DATA`` environment variable if set, else
+        scikit-learn's data home (``$SCIKIT_LEARN_DATA`` or
         ``~/scikit_learn_data``).  The dataset is stored in
         ``<data_home>/movielens/ml-<variant>/``.
     download_if_missing : bool, default=True

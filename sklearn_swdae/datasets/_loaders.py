@@ -311,8 +311,8 @@ def load_movielens(path, variant=None):
     - ML-20M, ML-25M, ml-latest, ml-latest-small: ``ratings.csv``
       (header ``userId,movieId,rating,timestamp``) and ``movies.csv``
       (``movieId,title,genres``, quoted CSV).
-    - The reconstructed ML-1M of ``shared/data/ml-1m``:
-      ``ratings_reconstructed.csv.gz`` (gzip CSV, header
+    - A reconstructed ML-1M (a folder holding
+      ``ratings_reconstructed.csv.gz``, gzip CSV with the header
       ``userId,movieId,rating``) where 6 of the 1,000,209 ratings are
       unknown (empty); they are stored as NaN, see ``data`` below.
 

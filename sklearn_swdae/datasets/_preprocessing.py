@@ -1,10 +1,12 @@
 """The paper's preprocessing (section 4.1) and held-out split sizes (Table 1)."""
 
+from collections.abc import Mapping
 from numbers import Integral, Real
 from types import MappingProxyType
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..model_selection import DEFAULT_SPLIT_SEED, strong_generalization_split
@@ -25,6 +27,27 @@ PREPROCESSING_PRESETS = MappingProxyType(
 SPLIT_PRESETS = MappingProxyType({"ml-20m": 10_000, "netflix": 40_000, "msd": 50_000})
 
 
+def _labels(X):
+    """(matrix, user ids, item ids, other fields) of a Bunch, DataFrame or matrix."""
+    if isinstance(X, Mapping):
+        if "data" not in X:
+            raise ValueError(
+                "X must be a matrix or a dataset Bunch with a 'data' matrix (as load_movielens "
+                f"returns); got a mapping with the keys {sorted(X)}."
+            )
+        fields = {key: value for key, value in X.items() if key != "data"}
+        return X["data"], fields.pop("user_ids", None), fields.pop("item_ids", None), fields
+    columns = getattr(X, "columns", None)
+    if columns is not None:  # a pandas DataFrame: users are its index, items its columns
+        if hasattr(X, "sparse"):
+            try:
+                return X.sparse.to_coo(), np.asarray(X.index), np.asarray(columns), {}
+            except AttributeError:  # not every column is sparse
+                pass
+        return X.to_numpy(), np.asarray(X.index), np.asarray(columns), {}
+    return X, None, None, {}
+
+
 def _as_csr(X):
     if sp.issparse(X):
         X = sp.csr_array(X, copy=True)
@@ -41,7 +64,7 @@ def _as_csr(X):
 
 @validate_params(
     {
-        "X": ["array-like", "sparse matrix"],
+        "X": [Mapping, "array-like", "sparse matrix"],
         "preset": [StrOptions(set(PREPROCESSING_PRESETS)), None],
         "min_rating": [Real, None],
         "min_user_items": [Interval(Integral, 0, None, closed="left"), None],
@@ -74,10 +97,13 @@ def preprocess_interactions(X, preset=None, *, min_rating=None, min_user_items=N
 
     Parameters
     ----------
-    X : {array-like, sparse matrix} of shape (n_users, n_items)
-        Ratings or counts, e.g. ``load_movielens(...).data``.  NaN entries
-        (unknown ratings) fail any ``min_rating`` test; without
-        ``min_rating`` they count as interactions.
+    X : {array-like, sparse matrix} of shape (n_users, n_items), or Bunch
+        Ratings or counts.  A dataset :class:`~sklearn.utils.Bunch` of this
+        package's loaders (e.g. ``load_movielens(...)``) is read with its
+        ids and item metadata; a pandas DataFrame's index and columns are
+        taken as the user and item ids.  NaN entries (unknown ratings) fail
+        any ``min_rating`` test; without ``min_rating`` they count as
+        interactions.
     preset : {"ml-20m", "netflix", "msd"}, default=None
         Thresholds of one of the paper's datasets (see
         ``PREPROCESSING_PRESETS``).  None applies only the thresholds given.
@@ -95,17 +121,30 @@ def preprocess_interactions(X, preset=None, *, min_rating=None, min_user_items=N
 
     Returns
     -------
-    X_binary : scipy.sparse.csr_array of shape (n_kept_users, n_kept_items), dtype float32
-        1 for the kept positive interactions.
-    users : ndarray of int64
-        Row of ``X`` of every kept user (``X_binary[k]`` is user
-        ``users[k]``), so ``user_ids[users]`` gives their ids.
-    items : ndarray of int64
-        Column of ``X`` of every kept item.
+    dataset : :class:`~sklearn.utils.Bunch`
+        As scikit-learn's dataset fetchers return, with the fields:
+
+        - ``data``: scipy.sparse.csr_array of shape (n_kept_users,
+          n_kept_items), dtype float32, 1 for the kept positive
+          interactions.
+        - ``user_ids``, ``item_ids``: the ids of the kept rows and columns
+          (those of the Bunch or DataFrame given; for a plain matrix, its
+          row and column numbers).
+        - ``user_indices``, ``item_indices``: int64 row and column numbers
+          of ``X`` of the kept users and items (``data[k]`` is row
+          ``user_indices[k]`` of X).
+        - for a loader's Bunch, its per-user and per-item fields (those
+          named ``user_*`` and ``item_*``, such as ``item_titles`` and
+          ``item_genres``) restricted to the kept users and items, and its
+          other fields (``genre_names``, ``variant``, ``DESCR``) unchanged.
+
+        A Bunch, not a tuple: where earlier development versions unpacked
+        ``X, users, items = ...``, use ``data``, ``user_indices`` and
+        ``item_indices`` (tuple unpacking now raises ``ValueError``).
 
     Notes
     -----
-    Counts on the datasets of ``shared/data`` with the ``"ml-20m"`` preset
+    Counts on three public MovieLens datasets with the ``"ml-20m"`` preset
     (ratings >= 4, users with >= 5 of them), checked independently with
     ``awk``:
 
@@ -129,12 +168,20 @@ def preprocess_interactions(X, preset=None, *, min_rating=None, min_user_items=N
     >>> ratings = np.array([[5, 4, 4, 4, 4, 1],
     ...                     [5, 5, 0, 3, 0, 0],
     ...                     [4, 4, 5, 5, 4, 0]])
-    >>> X, users, items = preprocess_interactions(ratings, "ml-20m")
-    >>> users.tolist(), items.tolist()
+    >>> dataset = preprocess_interactions(ratings, "ml-20m")
+    >>> dataset.user_indices.tolist(), dataset.item_indices.tolist()
     ([0, 2], [0, 1, 2, 3, 4])
-    >>> X.toarray()
+    >>> dataset.data.toarray()
     array([[1., 1., 1., 1., 1.],
            [1., 1., 1., 1., 1.]], dtype=float32)
+
+    A loader's Bunch keeps its ids (and, for MovieLens, titles and genres):
+
+    >>> from sklearn.utils import Bunch
+    >>> log = Bunch(data=ratings, user_ids=np.array([10, 20, 30]),
+    ...             item_ids=np.array([101, 102, 103, 104, 105, 106]))
+    >>> preprocess_interactions(log, "ml-20m").item_ids.tolist()
+    [101, 102, 103, 104, 105]
     """
     settings = dict(PREPROCESSING_PRESETS[preset]) if preset is not None else {}
     for name, value in (
@@ -148,7 +195,11 @@ def preprocess_interactions(X, preset=None, *, min_rating=None, min_user_items=N
     min_user_items = settings.get("min_user_items") or 0
     min_item_users = settings.get("min_item_users") or 0
 
+    X, user_ids, item_ids, fields = _labels(X)
     X = _as_csr(X)
+    for ids, what, size in ((user_ids, "user_ids", X.shape[0]), (item_ids, "item_ids", X.shape[1])):
+        if ids is not None and len(ids) != size:
+            raise ValueError(f"{what} has {len(ids)} entries for the {size} {what[:4]}s of the data.")
     if np.isinf(X.data).any():
         raise ValueError(
             "X contains infinite values; ratings and counts must be finite (NaN marks an "
@@ -176,7 +227,21 @@ def preprocess_interactions(X, preset=None, *, min_rating=None, min_user_items=N
     B = B[:, nonempty]
     items = items[nonempty]
     B.sort_indices()
-    return B.astype(np.float32), users.astype(np.int64), items.astype(np.int64)
+    users, items = users.astype(np.int64), items.astype(np.int64)
+    # Per-user and per-item fields (e.g. item_titles, item_genres) follow
+    # the kept rows and columns.
+    for key, value in fields.items():
+        for prefix, size, kept in (("user_", X.shape[0], users), ("item_", X.shape[1], items)):
+            if key.startswith(prefix) and value is not None and np.ndim(value) >= 1 and len(value) == size:
+                fields[key] = np.asarray(value)[kept]
+    return Bunch(
+        **fields,
+        data=B.astype(np.float32),
+        user_ids=users if user_ids is None else np.asarray(user_ids)[users],
+        item_ids=items if item_ids is None else np.asarray(item_ids)[items],
+        user_indices=users,
+        item_indices=items,
+    )
 
 
 @validate_params(
