@@ -16,12 +16,8 @@ from ._persistence import torch_state_from_bytes, torch_state_to_bytes
 from ._parallel import inner_thread_limit, limit_torch_threads
 from ._torch_utils import csr_to_torch, resolve_device
 from ._validation import check_interactions
-<<<<<<< HEAD
-from .base import BaseRecommender
-from .defaults import auto_batch_size
-=======
 from .base import BaseRecommender, _cosine_similarities
->>>>>>> main
+from .defaults import auto_batch_size
 from .grouping import ItemGrouper
 from .layers import (
     LAYER_BACKENDS,
