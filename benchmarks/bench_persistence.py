@@ -83,7 +83,8 @@ def worker_save(args):
     weights = 4 * count_parameters(model.module_)
     embedding = model.grouper_.embedding_.nbytes if model.grouper_ is not None else 0
     catalogue = 5 * n_links + 4 * n_links + embedding
-    parts = {key: len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)) for key, value in model.__getstate__().items()}
+    state = model.__getstate__()
+    parts = {key: len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)) for key, value in state.items()}
     _, times = _load_times(args.model, args.repeats)
     print(
         json.dumps(

@@ -3,8 +3,9 @@ state that loads without executing code.
 
 Estimators record ``sklearn_swdae.__version__`` when pickled and warn with
 :class:`~sklearn_swdae.exceptions.InconsistentVersionWarning` when another
-version loads them.  Their CSR/CSC attributes are saved with 32-bit indices
-when those fit (scipy builds some with 64-bit indices, twice the bytes).  Torch weights travel as the bytes of ``torch.save`` and
+version loads them.  Their CSR/CSC attributes are saved with 32-bit
+indices when those fit (scipy builds some with 64-bit indices, twice the
+bytes).  Torch weights travel as the bytes of ``torch.save`` and
 are read back with ``torch.load(..., weights_only=True)``, whose restricted
 unpickler only rebuilds tensors and plain containers.
 """

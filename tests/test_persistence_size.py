@@ -152,4 +152,6 @@ def test_int32_indices_when_saved_and_shared_matrices_stay_shared(fitted, intera
     buffer.seek(0)
     loaded = joblib.load(buffer)
     assert (loaded.connectivity_ != fitted.connectivity_).nnz == 0
-    np.testing.assert_array_equal(loaded.decision_function(interactions[:30]), fitted.decision_function(interactions[:30]))
+    np.testing.assert_array_equal(
+        loaded.decision_function(interactions[:30]), fitted.decision_function(interactions[:30])
+    )
