@@ -28,6 +28,14 @@ Usage::
     python benchmarks/bench_grouping.py                      # full run
     python benchmarks/bench_grouping.py --quick              # smoke run, ~30 s
     python benchmarks/bench_grouping.py --ks 15000 --methods laplacian --out table.md
+    # before/after in one run: the package of another commit, exported with
+    # ``git archive COMMIT sklearn_swdae | tar -x -C /tmp/base``, is fitted
+    # first for every configuration, then the working tree's
+    python benchmarks/bench_grouping.py --ks 15000 --methods laplacian --baseline-src /tmp/base
+
+Each row also reports the K-means inertia (sum of squared distances of the
+items to their centroids), so that runs whose seeding differs can be
+compared on the objective.
 """
 
 import argparse
@@ -93,6 +101,10 @@ def worker(args):
                 "peak_gib": peak_kib / 2**20,
                 "peak_kind": peak_kind,
                 "max_residual": float(np.max(grouper.spectrum_residuals_)),
+                "inertia": float(
+                    ((grouper.embedding_ - grouper.cluster_centers_[grouper.labels_]) ** 2).sum()
+                ),
+                "code": os.environ.get("BENCH_CODE_LABEL", "working tree"),
             }
         )
     )
@@ -118,7 +130,7 @@ def _table(rows, quick):
     head = (
         "| method | K | R | F | spectrum (s) | K-means (s) | linking (s) | total (s) | fit wall (s) "
         "| peak RSS (GiB) | RSS before fit (GiB) | paper total / ours | paper spectrum / ours "
-        "| paper K-means / ours | max residual |"
+        "| paper K-means / ours | max residual | inertia | code |"
     )
     sep = "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"
     lines = [head, sep]
@@ -133,7 +145,8 @@ def _table(rows, quick):
             f"| {r['spectrum']:.1f} | {r['kmeans']:.1f} | {r['linking']:.1f} | {r['phases']:.1f} "
             f"| {r['wall']:.1f} | {r['peak_gib']:.2f} | {r['rss_before_gib']:.2f} "
             f"| {ratio(paper['total'], r['phases'])} | {ratio(paper['spectrum'], r['spectrum'])} "
-            f"| {ratio(paper['kmeans'], r['kmeans'])} | {r['max_residual']:.1e} |"
+            f"| {ratio(paper['kmeans'], r['kmeans'])} | {r['max_residual']:.1e} "
+            f"| {r['inertia']:.6g} | {r['code']} |"
         )
     return "\n".join(lines)
 
@@ -150,6 +163,11 @@ def main(argv=None):
     )
     parser.add_argument("--out", help="also write the markdown table (with run details) to this file")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per configuration")
+    parser.add_argument(
+        "--baseline-src",
+        help="a folder holding another version's sklearn_swdae package, fitted before the working tree's "
+        "for every configuration (same data, same run)",
+    )
     # Internal: one configuration in this process.
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -183,25 +201,30 @@ def main(argv=None):
         path = os.path.join(tmp, "X.npz")
         sp.save_npz(path, sp.csr_matrix(X), compressed=False)
         del X
-        for method in args.methods:
-            for k in ks:
-                cmd = [
-                    sys.executable, os.path.abspath(__file__), "--worker", "--data", path,
-                    "--method", method, "--k", str(k), "--overlap", str(args.overlap),
-                    "--n-components", str(args.n_components), "--solver", args.solver,
-                ]  # fmt: skip
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-                if proc.returncode != 0:
-                    print(proc.stderr, file=sys.stderr)
-                    raise SystemExit(f"configuration method={method} K={k} failed")
-                row = json.loads(proc.stdout.strip().splitlines()[-1])
-                rows.append(row)
-                print(
-                    f"{method:9s} K={k:6d} R={row['r']:5d}: spectrum {row['spectrum']:6.1f} s, "
-                    f"kmeans {row['kmeans']:6.1f} s, linking {row['linking']:5.1f} s, total {row['phases']:6.1f} s, "
-                    f"peak RSS {row['peak_gib']:.2f} GiB",
-                    flush=True,
-                )
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        codes = [("working tree", here)]
+        if args.baseline_src:
+            codes.insert(0, ("baseline " + os.path.basename(os.path.normpath(args.baseline_src)), args.baseline_src))
+        configurations = [(method, k, code) for method in args.methods for k in ks for code in codes]
+        for method, k, (label, src) in configurations:
+            env = {**os.environ, "PYTHONPATH": src, "BENCH_CODE_LABEL": label}
+            cmd = [
+                sys.executable, os.path.abspath(__file__), "--worker", "--data", path,
+                "--method", method, "--k", str(k), "--overlap", str(args.overlap),
+                "--n-components", str(args.n_components), "--solver", args.solver,
+            ]  # fmt: skip
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
+            if proc.returncode != 0:
+                print(proc.stderr, file=sys.stderr)
+                raise SystemExit(f"configuration method={method} K={k} failed")
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(
+                f"{label}: {method:9s} K={k:6d} R={row['r']:5d}: spectrum {row['spectrum']:6.1f} s, "
+                f"kmeans {row['kmeans']:6.1f} s, linking {row['linking']:5.1f} s, total {row['phases']:6.1f} s, "
+                f"peak RSS {row['peak_gib']:.2f} GiB",
+                flush=True,
+            )
 
     table = _table(rows, args.quick)
     load_after = os.getloadavg()

@@ -35,6 +35,9 @@ Usage::
         --precisions float32 tf32 bfloat16
     python benchmarks/bench_training.py --ks 1000 --models swdae --backends dense sparse \\
         --link-fractions 0.1 0.2 0.35 0.5
+    # before/after in one run: every configuration first with the package of
+    # another commit (``git archive COMMIT sklearn_swdae | tar -x -C /tmp/base``)
+    python benchmarks/bench_training.py --ks 15000 --models swdae --baseline-src /tmp/base
 """
 
 import argparse
@@ -196,16 +199,20 @@ def worker(args):
 def _table(rows):
     head = (
         "| model | K | R / K | backend (enc/dec) | precision | users | s / epoch | vs FC-DAE same K "
-        "| train peak (GiB) | top-100 users/s | inference peak (GiB) | live GFLOP/s | of dense rate |"
+        "| train peak (GiB) | top-100 users/s | inference peak (GiB) | live GFLOP/s | of dense rate | code |"
     )
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
-    fc = {(r["k"], r["precision"]): r["epoch_s"] for r in rows if r["model"] == "fcdae"}
+    fc = {(r["k"], r["precision"], r.get("code")): r["epoch_s"] for r in rows if r["model"] == "fcdae"}
     names = {"swdae": "SW-DAE", "fcdae": "FC-DAE", "multvae": "Mult-VAE 600-200"}
     for r in rows:
-        base = fc.get((r["k"], r["precision"]))
+        base = fc.get((r["k"], r["precision"], r.get("code")))
         ratio = f"{r['epoch_s'] / base:.3f}x" if base and r["model"] != "multvae" else "-"
         if r["model"] == "multvae":
-            ratio = " / ".join(f"{r['epoch_s'] / v:.2f}x (K={k})" for (k, p), v in fc.items() if p == r["precision"])
+            ratio = " / ".join(
+                f"{r['epoch_s'] / v:.2f}x (K={k})"
+                for (k, p, code), v in fc.items()
+                if p == r["precision"] and code == r.get("code")
+            )
             ratio = ratio or "-"
         rate = f"{r['live_gflop_per_s']:.1f}" if "live_gflop_per_s" in r else "-"
         frac = f"{100 * r['fraction_of_dense_rate']:.1f}%" if "fraction_of_dense_rate" in r else "-"
@@ -214,7 +221,7 @@ def _table(rows):
             f"| {r.get('link_fraction') or '-'} | {r['backend']} "
             f"| {r['precision']} | {r['train_users']} | {r['epoch_s']:.2f} | {ratio} "
             f"| {r['train_peak_gib']:.2f} | {r['inference_users_per_s']:.0f} | {r['inference_peak_gib']:.2f} "
-            f"| {rate} | {frac} |"
+            f"| {rate} | {frac} | {r.get('code', 'working tree')} |"
         )
     return "\n".join(lines)
 
@@ -240,6 +247,11 @@ def main(argv=None):
     parser.add_argument("--jsonl", help="append one JSON record per configuration here")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per configuration")
     parser.add_argument("--cache", help="keep the generated matrix in this .npz file and reuse it")
+    parser.add_argument(
+        "--baseline-src",
+        help="a folder holding another version's sklearn_swdae package, run before the working tree's "
+        "for every configuration (same data, same run)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -293,7 +305,12 @@ def main(argv=None):
         path = os.path.join(tmp, "X.npz")
         sp.save_npz(path, sp.csr_matrix(X), compressed=False)
         del X
-        for model, k, backend, precision, fraction in configs:
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        codes = [("working tree", here)]
+        if args.baseline_src:
+            codes.insert(0, ("baseline " + os.path.basename(os.path.normpath(args.baseline_src)), args.baseline_src))
+        for (model, k, backend, precision, fraction), (label, src) in [(c, code) for c in configs for code in codes]:
+            env = {**os.environ, "PYTHONPATH": src}
             cmd = [
                 sys.executable, os.path.abspath(__file__), "--worker", "--data", path, "--model", model,
                 "--k", str(k), "--backend", backend, "--precision", precision, "--device", args.device,
@@ -301,14 +318,14 @@ def main(argv=None):
                 "--inference-users", str(args.inference_users), "--threads", str(args.threads),
             ] + (["--link-fraction", str(fraction)] if fraction else [])  # fmt: skip
             try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
             except subprocess.TimeoutExpired:
                 print(f"{model} K={k} {backend} {precision}: timed out after {args.timeout} s", flush=True)
                 continue
             if proc.returncode != 0:
                 print(f"{model} K={k} {backend} {precision}: failed\n{proc.stdout}{proc.stderr[-3000:]}", flush=True)
                 continue
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            row = {**json.loads(proc.stdout.strip().splitlines()[-1]), "code": label}
             rows.append(row)
             print(json.dumps(row), flush=True)
             if args.jsonl:

@@ -26,6 +26,7 @@ from .layers import (
     MaskedLinear,
     StackedDenoisingAutoencoder,
     VariationalAutoencoder,
+    _WeightsToBeLoaded,
     count_flops,
     count_parameters,
     glorot_uniform,
@@ -413,7 +414,7 @@ class _BaseAutoencoderRecommender(BaseRecommender):
             if device.type == "cuda" and not torch.cuda.is_available():
                 device = torch.device("cpu")
             self.device_ = device
-            module = self._build_module(self.n_features_in_, check_random_state(0))
+            module = self._build_module(self.n_features_in_, _WeightsToBeLoaded())
             module.load_state_dict(module_state)
             self.module_ = module.to(device).eval()
 

@@ -423,3 +423,55 @@ def test_nearest_centroids_brute_force(monkeypatch, n_cpus, n_links):
     for row, d in zip(got, dist):
         keys = list(zip(d[row], row))
         assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("n_cpus", [1, 2])
+@pytest.mark.parametrize("n_links", [1, 3, 6, 10])
+def test_nearest_centroids_sampled_bound_brute_force(monkeypatch, n_cpus, n_links):
+    # The path of large K (a sampled bound on the R nearest, then a sort of
+    # the centroids within it), forced at small K; small-integer data tie
+    # exactly, so rows also go through the stable re-sort and, when the bound
+    # holds fewer than n_links centroids, the argpartition fallback.
+    import sklearn_swdae.grouping as grouping
+
+    monkeypatch.setattr(grouping, "_LINK_BLOCK", 9)
+    monkeypatch.setattr(grouping, "_LINK_SAMPLE_MIN_CLUSTERS", 1)
+    monkeypatch.setattr(grouping, "_LINK_SAMPLE_STRIDE", 3)
+    monkeypatch.setattr(grouping, "_n_cpus", lambda: n_cpus)
+    rng = np.random.RandomState(1)
+    X = np.vstack([rng.randint(0, 3, size=(40, 3)).astype(float), rng.normal(size=(40, 3))])
+    centers = np.vstack([X[:30], X[:5], rng.normal(size=(10, 3))])  # 45 centroids, 5 duplicated
+    calls = []
+    original = grouping._link_below_threshold
+    monkeypatch.setattr(
+        grouping, "_link_below_threshold", lambda *a: calls.append(1) or original(*a)
+    )
+    got = grouping._nearest_centroids(X, centers, n_links)
+    assert calls  # the sampled path ran
+    dist = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
+    expected = np.argsort(dist, axis=1, kind="stable")[:, :n_links]
+    np.testing.assert_allclose(
+        np.take_along_axis(dist, got, axis=1), np.take_along_axis(dist, expected, axis=1), rtol=0, atol=1e-12
+    )
+    for row, d in zip(got, dist):
+        keys = list(zip(np.round(d[row], 9), row))
+        assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("block", [1, 4, 256])
+def test_sample_by_weight_is_searchsorted_of_the_cumulative_sum(monkeypatch, block):
+    import sklearn_swdae.grouping as grouping
+
+    monkeypatch.setattr(grouping, "_SAMPLING_BLOCK", block)
+    rng = np.random.RandomState(0)
+    weights = rng.rand(1001).astype(np.float32)
+    weights[rng.rand(1001) < 0.3] = 0.0  # zero-weight items are never drawn
+    weights[-5:] = 0.0
+    total = weights.sum(dtype=np.float64)
+    targets = np.concatenate([rng.uniform(size=200) * total, [total, total * (1 + 1e-9), 1e-30]])
+    got = grouping._sample_by_weight(weights, targets)
+    expected = np.clip(np.searchsorted(np.cumsum(weights, dtype=np.float64), targets), None, 1000)
+    np.testing.assert_array_equal(got[:-2], expected[:-2])
+    assert weights[got[:-2]].all()
+    assert got[-2] == 1000  # beyond the total: clipped to the last item, as before
+    assert got[-1] == np.flatnonzero(weights)[0]
