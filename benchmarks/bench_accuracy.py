@@ -588,7 +588,8 @@ def parse_args(argv=None):
     parser.add_argument("--rating-col", default=None, help="omit for binary logs (then --min-rating 0)")
     parser.add_argument("--min-rating", type=float, default=None, help="default: the paper's 4 (ML-20M preset)")
     parser.add_argument("--min-user-items", type=int, default=None)
-    parser.add_argument("--models", nargs="+", default=list(ALL_MODELS), choices=ALL_MODELS)
+    parser.add_argument("--models", nargs="+", default=None, choices=ALL_MODELS,
+                        help="default: every model ('swdae-paper' with --settings defaults only)")
     parser.add_argument("--settings", choices=["paper", "defaults"], default="paper",
                         help="'paper': the paper's settings and grids (Table 3); 'defaults': every model "
                         "once, at the package's defaults")
@@ -623,6 +624,8 @@ def parse_args(argv=None):
     if not names:
         parser.error("give --dataset, --datasets or --file")
     args.names = names
+    if args.models is None:
+        args.models = [m for m in ALL_MODELS if m != "swdae-paper" or args.settings == "defaults"]
     for name in ("validation_users", "test_users"):
         value = getattr(args, name)
         setattr(args, name, int(value) if value >= 1 else value)

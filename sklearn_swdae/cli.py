@@ -637,7 +637,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo_models = (
-        f"SW-DAE (its defaults, {_DEMO_SETTINGS['max_iter']} epochs) and "
+        f"SW-DAE ({_DEMO_SETTINGS['max_iter']} epochs) and "
         + ", ".join(_BASELINES[key][0] for key in _DEMO_BASELINES)
     )
     demo = sub.add_parser(

@@ -327,8 +327,9 @@ def _check_lists(top_items, n_items):
             f"top_items must be a 2-D integer array (one list per user), got shape "
             f"{top_items.shape} and dtype {top_items.dtype}."
         )
-    listed = top_items[top_items >= 0]  # negative entries pad short lists
-    if listed.size and listed.max() >= n_items:
+    # recommend() pads short lists with n_items; negative entries are padding too.
+    listed = top_items[(top_items >= 0) & (top_items != n_items)]
+    if listed.size and listed.max() > n_items:
         raise ValueError(f"top_items holds item {listed.max()}, beyond the {n_items} items.")
     return listed
 
@@ -342,8 +343,8 @@ def catalog_coverage(top_items, n_items):
     Parameters
     ----------
     top_items : array-like of shape (n_users, top_n) of int
-        Recommended item indices per user; negative entries (padding of
-        short lists) are ignored.
+        Recommended item indices per user; entries equal to ``n_items``
+        (the padding of short lists by ``recommend``) or negative are ignored.
     n_items : int
         Size of the catalogue.
 
@@ -375,7 +376,8 @@ def mean_popularity_rank(top_items, X_train):
     Parameters
     ----------
     top_items : array-like of shape (n_users, top_n) of int
-        Recommended item indices per user; negative entries are ignored.
+        Recommended item indices per user; entries equal to ``n_items``
+        (padding) or negative are ignored.
     X_train : {array-like, sparse matrix} of shape (n_train_users, n_items)
         The training interactions that define popularity.
 

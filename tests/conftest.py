@@ -80,16 +80,17 @@ def assert_same_rankings(items, other_items, scores, *, rtol=1e-5, atol=None):
     At every rank the two lists' items must have scores equal within the
     tolerance: the lists may differ only where two items are tied up to
     rounding, which another summation order may rank either way.  Padding
-    (-1) must be at the same places.  ``atol`` defaults to ``rtol`` times
+    (``n_items``, see ``recommend``) must be at the same places.  ``atol`` defaults to ``rtol`` times
     the largest absolute finite score.
     """
     items, other_items = np.asarray(items), np.asarray(other_items)
     assert items.shape == other_items.shape
-    np.testing.assert_array_equal(items < 0, other_items < 0)
+    n_items = scores.shape[1]
+    np.testing.assert_array_equal(items >= n_items, other_items >= n_items)
     finite = np.abs(scores[np.isfinite(scores)])
     if atol is None:
         atol = rtol * (finite.max() if finite.size else 1.0)
-    listed = items >= 0
+    listed = items < n_items
     rows = np.nonzero(listed)[0]
     np.testing.assert_allclose(
         scores[rows, other_items[listed]], scores[rows, items[listed]], rtol=rtol, atol=atol

@@ -134,6 +134,6 @@ def test_rankings_comparison_admits_near_ties_only():
     with pytest.raises(AssertionError):
         assert_same_rankings(np.roll(items, 1, axis=0), items, scores)
     padded = items.copy()
-    padded[0, -1] = -1
+    padded[0, -1] = scores.shape[1]  # the padding index of recommend
     with pytest.raises(AssertionError):
         assert_same_rankings(padded, items, scores)

@@ -25,7 +25,9 @@ def test_quick_mode_runs_every_model(bench, tmp_path, capsys):
     assert "SW-DAE" in printed and "selected" in printed  # progress lines
     result = json.loads((tmp_path / "synthetic.json").read_text())
     rows = {row["key"]: row for row in result["rows"]}
-    assert set(rows) == set(bench.ALL_MODELS) - ({"wmf"} if "skipped" in rows.get("wmf", {}) else set())
+    # swdae-paper belongs to --settings defaults (the paper mode's swdae row is it).
+    expected = set(bench.ALL_MODELS) - {"swdae-paper"}
+    assert set(rows) == expected - ({"wmf"} if "skipped" in rows.get("wmf", {}) else set())
     meta = result["meta"]
     assert meta["validation_users"] == meta["test_users"] == 60 and meta["device"] == "cpu"
     for key, row in rows.items():
@@ -41,8 +43,8 @@ def test_quick_mode_runs_every_model(bench, tmp_path, capsys):
     assert rows["fc-prune"]["selected"]["n_hidden"] == rows["fcdae"]["selected"]["n_hidden"] == 32
     assert rows["popularity"]["n_flops"] == 0
     table = (tmp_path / "synthetic.md").read_text()
-    for label in bench.LABELS.values():
-        assert f"| {label} |" in table
+    for key, label in bench.LABELS.items():
+        assert (f"| {label} |" in table) == (key in expected), label
     pytest.importorskip("matplotlib")
     assert (tmp_path / "synthetic.png").stat().st_size > 0
 
@@ -71,3 +73,22 @@ def test_parse_args_datasets_and_quick(bench):
     assert args.validation_users == 600 and isinstance(args.validation_users, int)
     with pytest.raises(SystemExit):
         bench.parse_args([])
+
+
+def test_defaults_mode_runs_each_model_once_with_personalisation(bench, tmp_path):
+    bench.main(["--dataset", "synthetic", "--quick", "--settings", "defaults", "--device", "cpu", "--n-jobs", "1",
+                "--models", "swdae", "swdae-paper", "ease", "popularity", "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "synthetic.json").read_text())
+    rows = {row["key"]: row for row in result["rows"]}
+    assert set(rows) == {"swdae", "swdae-paper", "ease", "popularity"}
+    assert all(len(row["tried"]) == 1 for row in rows.values())
+    # What "auto" resolved is recorded; the paper row uses R = 0.1 K and batch 500.
+    assert set(rows["swdae"]["selected"]) == {"defaults", "K", "R", "batch"}
+    paper = rows["swdae-paper"]["selected"]
+    assert paper["paper"] and paper["R"] == max(1, round(0.1 * paper["K"]))
+    for row in rows.values():
+        assert 0.0 < row["test"]["coverage@20"] <= 1.0 and row["test"]["popularity_rank@20"] >= 1.0
+    # A popularity list is the least personal one.
+    assert rows["popularity"]["test"]["coverage@20"] <= rows["swdae"]["test"]["coverage@20"]
+    table = (tmp_path / "synthetic.md").read_text()
+    assert "coverage@20" in table and "SW-DAE (paper)" in table

@@ -213,8 +213,9 @@ def test_coverage_and_popularity_rank():
     personal = [[0, 1], [2, 3]]
     assert catalog_coverage(same, 4) == 0.5 < catalog_coverage(personal, 4) == 1.0
     assert mean_popularity_rank(same, X) == 1.5 < mean_popularity_rank(personal, X)
-    assert catalog_coverage([[0, -1]], 4) == 0.25  # padding ignored
+    assert catalog_coverage([[0, 4]], 4) == 0.25  # recommend's padding (n_items) ignored
+    assert mean_popularity_rank([[0, 4]], X) == 1.0
     with pytest.raises(ValueError, match="top_items"):
-        catalog_coverage([[0, 9]], 4)
+        catalog_coverage([[0, 5]], 4)
     with pytest.raises(ValueError, match="n_items"):
         catalog_coverage([[0]], 0)
