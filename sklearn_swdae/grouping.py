@@ -539,10 +539,11 @@ class ItemGrouper(
 
     Attributes
     ----------
-    connectivity_ : scipy.sparse.csr_array of shape (n_clusters_, n_items), dtype bool
-        ``connectivity_[k, i]`` is True when item i belongs to group k.  Every
+    connectivity_ : scipy.sparse.csr_array of shape (n_groups, n_items), dtype bool
+        ``connectivity_[k, i]`` is True when item i belongs to group k
+        (``n_groups`` is ``n_clusters_``).  Every
         column has exactly ``overlap_`` True entries.
-    embedding_ : ndarray of shape (n_items, n_components)
+    embedding_ : ndarray of shape (n_items, n_dims)
         The normalized item embedding that K-means clustered.
     spectrum_ : ndarray of shape (n_components,)
         Eigenvalues of Delta (``method="laplacian"``) or singular values of X
@@ -555,8 +556,8 @@ class ItemGrouper(
         and capped at the number of distinct item embeddings.
     n_components_ : int
         F, the embedding dimension used.
-    cluster_centers_ : ndarray of shape (n_clusters_, n_components_)
-        K-means centroids.
+    cluster_centers_ : ndarray of shape (n_groups, n_dims)
+        K-means centroids (``n_dims`` is ``n_components_``).
     labels_ : ndarray of shape (n_items,)
         The K-means cluster of every item.
     item_groups_ : ndarray of shape (n_items, R)
