@@ -15,7 +15,7 @@ import joblib
 import numpy as np
 import pytest
 
-from tests.conftest import assert_same_rankings
+from conftest import assert_same_rankings
 
 DATA = Path(__file__).parent / "data"
 RTOL = 1e-4
