@@ -337,6 +337,8 @@ class TrainingEngine:
         self.epoch = 0
         self.best_epoch = 0
         self.optimizer = None
+        # Chosen when fit starts: the data_parallel() block is read then.
+        self.strategy = None
 
     def _scores(self, X_batch):
         with torch.no_grad(), precision_context(self.device, self.precision):

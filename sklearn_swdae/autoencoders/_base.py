@@ -31,6 +31,7 @@ from ..defaults import auto_batch_size
 from ..layers import count_flops, count_parameters
 from ..model_selection import split_fold_in
 from ..training import PRECISIONS, PrintLog, TrainingEngine, precision_context
+from ._losses import LOSS_NAMES
 
 # Parameters every autoencoder shares; each estimator adds its architecture's.
 COMMON_CONSTRAINTS = {
@@ -48,6 +49,14 @@ COMMON_CONSTRAINTS = {
     "callbacks": [list, None],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
+}
+
+# Parameters of the one-hidden-layer DAEs of the paper (SW-DAE, FC-DAE, CDAE).
+DAE_CONSTRAINTS = {
+    **COMMON_CONSTRAINTS,
+    "activation": [StrOptions({"sigmoid", "tanh", "relu", "identity"})],
+    "loss": [StrOptions(set(LOSS_NAMES))],
+    "hidden_dropout": [Interval(Real, 0, 1, closed="left")],
 }
 
 # Docstring sections every autoencoder shares, written once and filled into

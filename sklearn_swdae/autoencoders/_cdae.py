@@ -6,10 +6,9 @@ import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
-from ._base import _BaseAutoencoder, fill_doc, torch_threads
+from ._base import DAE_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
 from ._losses import ItemColumnsLoss, make_loss
 from ._modules import UserNodeDAE
-from ._swdae import DAE_CONSTRAINTS
 
 __all__ = ["CDAERecommender"]
 

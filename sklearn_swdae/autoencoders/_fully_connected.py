@@ -11,9 +11,8 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..layers import DenoisingAutoencoder, MaskedLinear
-from ._base import _BaseAutoencoder, fill_doc, torch_threads
+from ._base import DAE_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
 from ._losses import make_loss
-from ._swdae import DAE_CONSTRAINTS
 
 __all__ = ["FCDAERecommender", "PrunedDAERecommender"]
 

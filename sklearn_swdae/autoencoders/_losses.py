@@ -13,7 +13,16 @@ checkpoints save.
 
 import torch.nn.functional as F
 
-__all__ = ["AnnealedNegativeELBO", "ActivityL1Loss", "BernoulliLoss", "ItemColumnsLoss", "MultinomialLoss", "make_loss"]
+__all__ = [
+    "LOSS_NAMES",
+    "ActivityL1Loss",
+    "AnnealedNegativeELBO",
+    "BernoulliLoss",
+    "ItemColumnsLoss",
+    "Loss",
+    "MultinomialLoss",
+    "make_loss",
+]
 
 
 class Loss:

@@ -1,29 +1,20 @@
 """SW-DAE: the sparse and wide denoising autoencoder, one hidden layer or stacked."""
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import _fit_context, clone
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from .._torch_utils import csr_to_torch
 from ..grouping import ItemGrouper
 from ..layers import LAYER_BACKENDS, DenoisingAutoencoder, StackedDenoisingAutoencoder, resolve_layer_backend
-from ._base import COMMON_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
-from ._losses import LOSS_NAMES, BernoulliLoss, make_loss
+from ._base import DAE_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
+from ._losses import BernoulliLoss, make_loss
 
 __all__ = ["SparseWideDAERecommender"]
-
-# Parameters of the one-hidden-layer DAEs of the paper (SW-DAE, FC-DAE, CDAE).
-DAE_CONSTRAINTS = {
-    **COMMON_CONSTRAINTS,
-    "activation": [StrOptions({"sigmoid", "tanh", "relu", "identity"})],
-    "loss": [StrOptions(set(LOSS_NAMES))],
-    "hidden_dropout": [Interval(Real, 0, 1, closed="left")],
-}
-
 
 @fill_doc
 class SparseWideDAERecommender(_BaseAutoencoder):
