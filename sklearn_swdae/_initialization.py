@@ -18,8 +18,8 @@ class WeightsToBeLoaded(np.random.RandomState):
     """A ``random_state`` for modules whose weights are loaded right after.
 
     :func:`glorot_uniform` and :func:`glorot_live` give zeros for it
-    instead of drawing numbers that the saved weights replace (the draws
-    were most of the time an ml-latest-small model took to load).  Other
+    instead of drawing numbers that the saved weights replace (what that
+    saves at load is in ``benchmarks/RESULTS.md``, "Saved models").  Other
     draws are those of ``RandomState(0)``.
     """
 
