@@ -7,7 +7,7 @@ Times, on one device, the three products of a sparse decoder layer of shape
   ``F.embedding_bag`` over the columns of h, in one call (as is, and with
   the copy to the row-major (batch, items) layout the loss and the top-N
   read) and, as ``MaskedLinear`` does on the CPU, in blocks of 64 users
-  with a row-major result (``layers._bag_product``);
+  with a row-major result (``_kernels._bag_product``);
 * input gradient, ``grad_h^T = W^T g^T``: the same over the transposed
   links (each hidden unit reads scattered rows of the large (n_items,
   batch) gradient), and a scatter by scipy's CSC product (one pass over
@@ -15,7 +15,7 @@ Times, on one device, the three products of a sparse decoder layer of shape
   the CPU before the blocked gather replaced it);
 * weight gradient, ``g^T h`` at the live entries: ``sampled_addmm`` in one
   call against, as ``MaskedLinear`` does on the CPU, tiles of 1,024 input
-  units (``layers._sampled_weight_gradient``);
+  units (``_kernels._sampled_weight_gradient``);
 
 and prints milliseconds per call and each kernel's time relative to the
 first kernel of its product.  Every kernel is checked against that first
@@ -35,8 +35,10 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from sklearn_swdae import layers
-from sklearn_swdae.layers import MaskedLinear, _bag_product, _csr_tensor, _sampled_weight_gradient
+from sklearn_swdae import _kernels
+from sklearn_swdae._kernels import _bag_product, _sampled_weight_gradient
+from sklearn_swdae._kernels import csr_tensor as _csr_tensor
+from sklearn_swdae.layers import MaskedLinear
 
 
 def _csc_scatter(weight_t, grad_columns):
@@ -52,7 +54,7 @@ def _csc_scatter(weight_t, grad_columns):
 
     n_users = grad_columns.shape[1]
     fitting = max(32, (2 << 20) // (4 * weight_t.shape[0]))
-    layers._run_blocks(users, n_users, min(fitting, -(-n_users // torch.get_num_threads())))
+    _kernels.run_blocks(users, n_users, min(fitting, -(-n_users // torch.get_num_threads())))
     return torch.from_numpy(out)
 
 
@@ -125,7 +127,7 @@ def main(argv=None):
             },
             "weight gradient": {
                 "sampled_addmm, one call": lambda: _sampled_weight_gradient(layer, g_rows, h_rows, tile_units=k),
-                f"sampled_addmm, tiles of {layers._WEIGHT_GRAD_TILE_UNITS} inputs": lambda: _sampled_weight_gradient(
+                f"sampled_addmm, tiles of {_kernels._WEIGHT_GRAD_TILE_UNITS} inputs": lambda: _sampled_weight_gradient(
                     layer, g_rows, h_rows
                 ),
             },

@@ -11,7 +11,7 @@ import contextvars
 import torch
 import torch.distributed as dist
 
-__all__ = ["data_parallel"]
+__all__ = ["SingleProcess", "current_strategy", "data_parallel"]
 
 _ACTIVE = contextvars.ContextVar("sklearn_swdae_data_parallel", default=None)
 
@@ -44,7 +44,31 @@ class _ShardGenerator:
         return full[start:stop]
 
 
-class _DataParallel:
+class SingleProcess:
+    """The training engine's default strategy: the whole batch on this process.
+
+    Every method is the identity or the plain step, so the engine's loop
+    reads the same with or without data parallelism.
+    """
+
+    def shard_generator(self, generator):
+        return generator
+
+    def check_replicas(self, module, X):
+        """Nothing to compare with."""
+
+    def shard(self, batch, generator):
+        """The whole batch, and its share of the batch: all of it."""
+        return batch, 1.0
+
+    def backward(self, loss, share, module):
+        loss.backward()
+
+    def all_reduce_sum(self, tensor):
+        return tensor
+
+
+class _DataParallel(SingleProcess):
     """What the training engine does differently on one rank of a group."""
 
     def __init__(self, group=None):
@@ -157,6 +181,9 @@ def data_parallel(group=None):
         _ACTIVE.reset(token)
 
 
-def _current():
-    """The data-parallel setting of the enclosing :func:`data_parallel` block, or None."""
-    return _ACTIVE.get()
+_SINGLE_PROCESS = SingleProcess()
+
+
+def current_strategy():
+    """The strategy of the enclosing :func:`data_parallel` block, else :class:`SingleProcess`."""
+    return _ACTIVE.get() or _SINGLE_PROCESS

@@ -52,7 +52,7 @@ def _hash_matrix(digest, X):
     _hash_array(digest, X.indices.astype(np.int64))
 
 
-def _fingerprint(engine):
+def _fingerprint(engine, X, validation):
     """What must be equal for a checkpoint to belong to this run.
 
     The training and validation matrices, the initial weights (which carry
@@ -62,7 +62,6 @@ def _fingerprint(engine):
     it: a run may be resumed with a larger ``max_iter``.
     """
     digest = hashlib.sha256()
-    X, validation = engine.data
     _hash_matrix(digest, X)
     for matrix in validation or ():
         _hash_matrix(digest, matrix)
@@ -184,6 +183,11 @@ class Checkpoint(Callback):
         """Where the checkpoint is written."""
         return Path(self.dirname).expanduser() / self.filename
 
+    def on_train_data(self, engine, X, validation):
+        # Before any resumed state is loaded: the initial weights are part of
+        # what identifies the run.
+        self._fingerprint = _fingerprint(engine, X, validation)
+
     def on_train_begin(self, engine):
         if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
             raise ValueError(f"Checkpoint every must be a positive integer, got {self.every!r}.")
@@ -192,7 +196,6 @@ class Checkpoint(Callback):
         # Temporary files of a process killed while saving: never a checkpoint.
         for stale in folder.glob(f".{self.filename}.*.tmp"):
             stale.unlink(missing_ok=True)
-        self._fingerprint = _fingerprint(engine)
         self.resumed_epoch_ = 0
         if not (self.resume and self.path.is_file()):
             return

@@ -1,16 +1,17 @@
 """Torch building blocks: masked linear layers and the denoising autoencoder."""
 
-import math
-import os
-import warnings
+from typing import NamedTuple, Optional
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from ._initialization import LiveValues, glorot_live, glorot_uniform
+from ._kernels import SparseWeightProduct, csr_structure, csr_tensor, sparse_input_product
+
 __all__ = [
+    "AutoencoderOutput",
     "LAYER_BACKENDS",
     "MaskedLinear",
     "DenoisingAutoencoder",
@@ -23,12 +24,37 @@ __all__ = [
     "sparse_dropout",
 ]
 
-_ACTIVATIONS = {
+#: Hidden activations by name.
+ACTIVATIONS = {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
     "relu": torch.relu,
     "identity": lambda z: z,
 }
+
+
+class AutoencoderOutput(NamedTuple):
+    """What a forward pass gives the loss: the logits and auxiliary terms.
+
+    ``forward_output(x)`` of every autoencoder module returns one;
+    ``forward(x)`` returns its ``logits`` only (prediction).  Terms a module
+    does not compute are None.
+
+    Attributes
+    ----------
+    logits : torch.Tensor of shape (batch, n_items)
+        The output before the softmax or sigmoid; it ranks the items.
+    hidden : torch.Tensor of shape (batch, K) or None
+        The innermost hidden activations, before hidden dropout (FC-reg's
+        activity penalty reads them).
+    kl : torch.Tensor (scalar) or None
+        The batch's mean KL divergence of the posterior to the prior
+        (variational models, in training).
+    """
+
+    logits: torch.Tensor
+    hidden: Optional[torch.Tensor] = None
+    kl: Optional[torch.Tensor] = None
 
 
 def _draw(sampler, shape, generator, device, dtype=None):
@@ -130,11 +156,10 @@ def dense_dropout(h, p, generator):
 #: Backends of :class:`MaskedLinear`; "auto" is resolved by :func:`resolve_layer_backend`.
 LAYER_BACKENDS = ("auto", "dense", "sparse")
 
-# Above this fraction of live connections "auto" stays dense.  Measured on
-# the CPU at K = 1,000 (benchmarks/RESULTS.md, "Where the sparse layers stop
-# paying"): a sparse epoch took 0.25x the dense-masked one at R/K = 0.1,
-# 0.76x at 0.35 and 1.2x at 0.5, since the sparse work grows with the links
-# and the dense work does not.  Other K and the GPU were not measured.
+# Above this fraction of live connections "auto" stays dense: the sparse
+# work grows with the links and the dense work does not (the CPU measurement
+# behind the threshold is in benchmarks/RESULTS.md, "Where the sparse layers
+# stop paying").
 _SPARSE_MAX_DENSITY = 0.35
 
 
@@ -142,15 +167,13 @@ def resolve_layer_backend(backend, mask_density, device, sparse_input):
     """The backend a :class:`MaskedLinear` uses: "dense" or "sparse".
 
     ``"auto"`` picks the sparse kernels when the mask keeps at most 35% of
-    the connections (on the CPU at K = 1,000 they trained faster than the
-    dense-masked layers at 10% and 35% and slower at 50%) and either
-    the layer reads the sparse user histories (the encoder: a
-    gather-scatter over the batch's non-zeros, whatever the device) or it
-    runs on the CPU, where the sparse decoder does ten times
-    fewer operations and Adam updates only the live weights.  On a GPU the
-    decoder stays dense-masked, the configuration measured there (one H200
-    run; the sparse decoder was not timed on a GPU, see
-    ``benchmarks/RESULTS.md``).  Fully connected layers are always dense.
+    the connections and either the layer reads the sparse user histories
+    (the encoder: a gather-scatter over the batch's non-zeros, whatever the
+    device) or it runs on the CPU, where the sparse decoder does fewer
+    operations in proportion to the mask and Adam updates only the live
+    weights.  On a GPU the decoder stays dense-masked, the configuration
+    measured there.  The timings behind these choices are in
+    ``benchmarks/RESULTS.md``.  Fully connected layers are always dense.
 
     Parameters
     ----------
@@ -187,162 +210,6 @@ def resolve_layer_backend(backend, mask_density, device, sparse_input):
     return "sparse" if sparse_input or device.type == "cpu" else "dense"
 
 
-def _csr_structure(mask):
-    """CSR row pointers and column indices (int64 tensors) of a bool mask."""
-    mask = sp.csr_array(mask, dtype=bool)
-    mask.sort_indices()
-    return (
-        torch.from_numpy(mask.indptr.astype(np.int64)),
-        torch.from_numpy(mask.indices.astype(np.int64)),
-    )
-
-
-def _csr_tensor(crow, col, values, shape):
-    # torch flags every CSR tensor as "beta"; the operations used here
-    # (CSR times dense, sampled_addmm) are covered by the package's tests.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
-
-
-_HOST_POOL = None  # (pid, ThreadPoolExecutor)
-
-#: Users per bag sum of the sparse products on the CPU (see _bag_product).
-_BLOCK_USERS = 64
-
-#: Input units per tile of the sampled weight gradient on the CPU (see
-#: _sampled_weight_gradient).
-_WEIGHT_GRAD_TILE_UNITS = 1024
-
-
-def _host_pool():
-    """A thread pool for host-side products (scipy releases the GIL in them).
-
-    Made again in a forked child process, whose copy of the parent's pool
-    has no threads behind it.
-    """
-    global _HOST_POOL
-    if _HOST_POOL is None or _HOST_POOL[0] != os.getpid():
-        from concurrent.futures import ThreadPoolExecutor
-
-        _HOST_POOL = (os.getpid(), ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)))
-    return _HOST_POOL[1]
-
-
-def _run_blocks(function, n_rows, block_rows):
-    """``function(start, stop)`` over row blocks, on at most torch's number of threads.
-
-    The thread budget is torch's (which follows the joblib worker limit in
-    parallel sweeps, :mod:`sklearn_swdae._parallel`): the blocks are dealt
-    to that many tasks, each running its share in order.
-    """
-    bounds = list(range(0, n_rows, block_rows)) + [n_rows]
-    blocks = list(zip(bounds[:-1], bounds[1:]))
-    n_tasks = min(torch.get_num_threads(), len(blocks))
-
-    def task(share):
-        for start, stop in share:
-            function(start, stop)
-
-    if n_tasks <= 1:
-        task(blocks)
-        return
-    shares = [blocks[i::n_tasks] for i in range(n_tasks)]
-    for future in [_host_pool().submit(task, share) for share in shares]:
-        future.result()
-
-
-def _bag_product(a, crow, col, weights, n_out):
-    """a S^T, shape (batch, n_out), for a dense a and a CSR S of shape (n_out, in).
-
-    ``F.embedding_bag`` over the columns of a: output unit i sums the
-    columns of a at its links, weighted.  On the CPU this runs a block of
-    users at a time so that the gathered rows of a^T (in x block) stay in
-    cache: with 20,108 items and K = 15,000 hidden units, one bag sum over
-    500 users took about 3 times as long as blocks of 64, in the forward
-    pass and in the input gradient, and for the input gradient the blocks
-    took half or less of the time of a scatter by scipy's CSC product at
-    K = 4,000 and 15,000, about the same at K = 1,000
-    (``benchmarks/bench_sparse_kernels.py``, ``benchmarks/RESULTS.md``).
-    A GPU gets the whole batch in one call.  Every output entry is one
-    bag's sum in link order, so the result does not depend on the blocks
-    or the number of threads.
-    """
-    step = _BLOCK_USERS if a.device.type == "cpu" else max(a.shape[0], 1)
-    out = None
-    for start in range(0, a.shape[0], step):
-        block = F.embedding_bag(
-            col, a[start : start + step].t().contiguous(), crow[:-1], mode="sum", per_sample_weights=weights
-        )
-        if out is None:
-            out = block.new_empty((a.shape[0], n_out))
-        out[start : start + block.shape[1]] = block.t()
-    return a.new_empty((0, n_out)) if out is None else out
-
-
-def _sampled_weight_gradient(layer, grad_out, h, tile_units=None):
-    """(grad_out^T h) at the live entries of the layer, in ``values`` order.
-
-    ``torch.sparse.sampled_addmm`` computes each live entry as one dot
-    product over the batch, reading a row of h^T per link.  On the CPU the
-    input units are cut into tiles of ``tile_units`` (default
-    ``_WEIGHT_GRAD_TILE_UNITS``; one call when the layer has no more inputs
-    than that) so that
-    the rows a tile reads (2 MB at batch 500) stay in cache: at K = 15,000
-    hidden units this took 0.22 of the time of one call over all inputs
-    (about the same time at K = 4,000), with the same dot products, so the
-    same bits.  No dense (out, in) tensor is allocated either way.
-    """
-    tile_units = tile_units or _WEIGHT_GRAD_TILE_UNITS
-    grad_columns = grad_out.t().contiguous()
-    h = h.contiguous()
-    if h.device.type != "cpu" or layer.in_features <= tile_units:
-        pattern = layer._csr(grad_columns.new_zeros(layer.values.shape))
-        return torch.sparse.sampled_addmm(pattern, grad_columns, h, beta=0.0).values()
-    grad = grad_columns.new_empty(layer.values.shape)
-    for start, stop, positions, crow, col in layer._column_tiles(tile_units):
-        pattern = _csr_tensor(crow, col, grad.new_zeros(col.shape), (layer.out_features, stop - start))
-        tile = torch.sparse.sampled_addmm(pattern, grad_columns, h[:, start:stop], beta=0.0)
-        grad.index_copy_(0, positions, tile.values())
-    return grad
-
-
-class _SparseWeightProduct(torch.autograd.Function):
-    """y = h W^T + b for a dense h and a CSR weight given by its live values.
-
-    The forward pass and the input gradient are bag sums
-    (:func:`_bag_product`) over W's structure and over its transpose; the
-    output is row-major, the layout the loss and the top-N selection read
-    row by row.  The weight gradient is the dense product sampled at the
-    live entries only (:func:`_sampled_weight_gradient`).  No (out, in)
-    dense tensor is ever allocated.
-    """
-
-    @staticmethod
-    def forward(ctx, h, values, bias, layer):
-        ctx.save_for_backward(h, values)
-        ctx.layer = layer
-        out = _bag_product(h, layer.crow_indices, layer.col_indices, values, layer.out_features)
-        return out.add_(bias.to(out.dtype))
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        h, values = ctx.saved_tensors
-        layer = ctx.layer
-        grad_h = grad_values = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            # Input unit j sums the output gradients of its links.
-            grad_h = _bag_product(
-                grad_out, layer.t_crow_indices, layer.t_col_indices, values[layer.t_order], layer.in_features
-            )
-        if ctx.needs_input_grad[1]:
-            grad_values = _sampled_weight_gradient(layer, grad_out, h)
-        if ctx.needs_input_grad[2]:
-            grad_bias = grad_out.sum(0)
-        return grad_h, grad_values, grad_bias, None
-
-
-#: Index buffers of a sparse MaskedLinear, all rebuilt from its mask.
 _STRUCTURE_BUFFERS = ("crow_indices", "col_indices", "row_indices", "t_crow_indices", "t_col_indices", "t_order")
 
 
@@ -401,7 +268,7 @@ class MaskedLinear(nn.Module):
         if backend not in ("dense", "sparse"):
             raise ValueError(f"backend must be 'dense' or 'sparse', got {backend!r}.")
         live = None
-        if isinstance(weight, _LiveValues):
+        if isinstance(weight, LiveValues):
             if backend != "sparse":
                 raise ValueError("live values alone need the sparse backend.")
             live = torch.from_numpy(weight.values)
@@ -426,7 +293,7 @@ class MaskedLinear(nn.Module):
             return
         if mask is None:
             raise ValueError("the sparse backend needs a mask; use backend='dense' for a full layer.")
-        crow, col = _csr_structure(mask)
+        crow, col = csr_structure(mask)
         rows = torch.repeat_interleave(torch.arange(weight.shape[0]), crow.diff())
         if live is None:
             live = torch.from_numpy(weight)[rows, col]
@@ -505,7 +372,7 @@ class MaskedLinear(nn.Module):
         return self.weight.numel() if self.mask is None else int(self.mask.sum().item())
 
     def _csr(self, values):
-        return _csr_tensor(self.crow_indices, self.col_indices, values, self._shape)
+        return csr_tensor(self.crow_indices, self.col_indices, values, self._shape)
 
     def effective_weight(self):
         """The (out_features, in_features) weight with masked entries at zero."""
@@ -515,116 +382,12 @@ class MaskedLinear(nn.Module):
             return dense.index_put((flat,), self.values).view(self._shape)
         return self.weight if self.mask is None else self.weight * self.mask
 
-    def _cached(self, key, build):
-        """``build()``, computed once per layer (the structure never changes)."""
-        cache = self.__dict__.setdefault("_host_cache", {})
-        if key not in cache:
-            cache[key] = build()
-        return cache[key]
-
-    def _host_indices(self, *names):
-        """numpy copies of index buffers for scipy, in its index dtype, cached.
-
-        scipy would otherwise convert the int64 buffers on every product.
-        """
-        index_dtype = np.int32 if max(self._shape + (self.values.numel(),)) < 2**31 else np.int64
-        return self._cached(
-            ("numpy", names), lambda: tuple(getattr(self, name).cpu().numpy().astype(index_dtype) for name in names)
-        )
-
-    def _column_tiles(self, width):
-        """The CSR structure cut into tiles of ``width`` input units, cached.
-
-        A list of (start, stop, positions, crow, col): the tile's own CSR
-        structure (columns counted from ``start``) and where its entries sit
-        in ``values``.  Each row's links are sorted by column, so every tile
-        keeps the rows' order.  The positions and indices take 12 bytes per
-        live weight (360 MB at K = 15,000 with R = 0.1 K on 20,108 items).
-        """
-
-        def build():
-            rows, col = self.row_indices.cpu(), self.col_indices.cpu()
-            index_dtype = torch.int32 if max(self._shape + (col.numel(),)) < 2**31 else torch.int64
-            tiles = []
-            for start in range(0, self.in_features, width):
-                stop = min(start + width, self.in_features)
-                positions = torch.nonzero((col >= start) & (col < stop)).flatten()
-                crow = torch.zeros(self.out_features + 1, dtype=torch.int64)
-                crow[1:] = torch.cumsum(torch.bincount(rows[positions], minlength=self.out_features), 0)
-                tiles.append((start, stop, positions, crow.to(index_dtype), (col[positions] - start).to(index_dtype)))
-            return tiles
-
-        return self._cached(("tiles", width), build)
-
-    def _host_sparse_input_product(self, x):
-        """x W^T + b for a coalesced CPU COO batch without autograd, by scipy.
-
-        The sparse-times-sparse product (scipy's SMMP with a dense row
-        accumulator) does the same per-link multiply-adds as the torch path
-        below without materializing one index and one value per
-        (non-zero, link) term; the users are split across threads.
-        """
-        t_crow, t_col = self._host_indices("t_crow_indices", "t_col_indices")
-        weight_t = sp.csr_array(
-            (self.values.detach().index_select(0, self.t_order).numpy(), t_col, t_crow),
-            shape=(self.in_features, self.out_features),
-            copy=False,
-        )
-        batch_rows, inputs = x.indices()
-        indptr = np.zeros(x.shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(batch_rows.numpy(), minlength=x.shape[0]), out=indptr[1:])
-        batch = sp.csr_array((x.values().numpy(), inputs.numpy(), indptr), shape=tuple(x.shape), copy=False)
-        out = np.empty((x.shape[0], self.out_features), dtype=weight_t.dtype)
-
-        def users(start, stop):
-            out[start:stop] = (batch[start:stop] @ weight_t).toarray()
-
-        _run_blocks(users, x.shape[0], max(1, -(-x.shape[0] // torch.get_num_threads())))
-        return torch.from_numpy(out) + self.bias
-
-    def _sparse_input_product(self, x):
-        """x W^T for a coalesced COO batch: one term per (non-zero, link)."""
-        if (
-            x.device.type == "cpu"
-            and not (torch.is_grad_enabled() and self.values.requires_grad)
-            and x.dtype == self.values.dtype
-            and x.dtype in (torch.float32, torch.float64)
-        ):
-            return self._host_sparse_input_product(x)
-        batch_rows, inputs = x.indices()
-        x_values = x.values()
-        degree = self._uniform_in_degree
-        if degree is not None:
-            # Every input has ``degree`` links stored contiguously in the
-            # transposed order: gather whole rows of (in, degree) tables
-            # rather than one term at a time.
-            by_input = self.values.index_select(0, self.t_order).view(-1, degree)
-            weights = by_input.index_select(0, inputs)
-            units = self.t_col_indices.view(-1, degree).index_select(0, inputs)
-            terms = (x_values[:, None] * weights).reshape(-1)
-            flat = (batch_rows[:, None] * self._shape[0] + units).reshape(-1)
-        else:
-            counts = self.t_crow_indices[inputs + 1] - self.t_crow_indices[inputs]
-            total = int(counts.sum())  # one synchronization: uneven masks only
-            first = torch.cumsum(counts, 0) - counts
-            positions = torch.repeat_interleave(
-                self.t_crow_indices[inputs] - first, counts, output_size=total
-            ) + torch.arange(total, device=x.device)
-            term_rows = torch.repeat_interleave(batch_rows, counts, output_size=total)
-            term_x = torch.repeat_interleave(x_values, counts, output_size=total)
-            # index_select rather than advanced indexing: its backward is an
-            # index_add into the live weights' gradient rather than an
-            # accumulating index_put.
-            terms = term_x * self.values.index_select(0, self.t_order.index_select(0, positions))
-            flat = term_rows * self._shape[0] + self.t_col_indices.index_select(0, positions)
-        out = terms.new_zeros(x.shape[0] * self._shape[0]).index_add_(0, flat, terms)
-        return out.view(x.shape[0], self._shape[0]) + self.bias
 
     def forward(self, x):
         if self.backend == "sparse":
             if x.is_sparse:
-                return self._sparse_input_product(x)
-            return _SparseWeightProduct.apply(x, self.values, self.bias, self)
+                return sparse_input_product(self, x)
+            return SparseWeightProduct.apply(x, self.values, self.bias, self)
         weight = self.effective_weight()
         if x.is_sparse:
             # Sparse products have no bfloat16 kernel on CUDA; the input is
@@ -632,32 +395,6 @@ class MaskedLinear(nn.Module):
             with torch.autocast(device_type=x.device.type, enabled=False):
                 return torch.sparse.mm(x, weight.float().t()) + self.bias
         return torch.addmm(self.bias, x, weight.t())
-
-
-class _WeightsToBeLoaded(np.random.RandomState):
-    """A ``random_state`` for modules whose weights are loaded right after.
-
-    :func:`glorot_uniform` and :func:`_glorot_live` give zeros for it
-    instead of drawing numbers that the saved weights replace (the draws
-    were most of the time an ml-latest-small model took to load).  Other
-    draws are those of ``RandomState(0)``.
-    """
-
-    def __init__(self):
-        super().__init__(0)
-
-
-def glorot_uniform(shape, fan_in, fan_out, random_state):
-    """Glorot/Xavier uniform initial weights for the given effective fans.
-
-    For a masked layer the fans are the average numbers of live connections
-    per output and per input unit, so a sparse layer starts with the same
-    activation scale as a dense layer of that fan.
-    """
-    if isinstance(random_state, _WeightsToBeLoaded):
-        return np.zeros(shape, dtype=np.float32)
-    bound = math.sqrt(6.0 / max(fan_in + fan_out, 1.0))
-    return random_state.uniform(-bound, bound, size=shape).astype(np.float32)
 
 
 class DenoisingAutoencoder(nn.Module):
@@ -724,13 +461,16 @@ class DenoisingAutoencoder(nn.Module):
             x = l2_normalize_rows(x)
         if self.training:
             x = sparse_dropout(x, self.input_dropout, self.generator)
-        return _ACTIVATIONS[self.activation](self.encoder(x))
+        return ACTIVATIONS[self.activation](self.encoder(x))
+
+    def forward_output(self, x):
+        """The logits with the hidden activations (before hidden dropout)."""
+        hidden = self.encode(x)
+        h = dense_dropout(hidden, self.hidden_dropout, self.generator) if self.training else hidden
+        return AutoencoderOutput(self.decoder(h), hidden=hidden)
 
     def forward(self, x):
-        h = self.encode(x)
-        if self.training:
-            h = dense_dropout(h, self.hidden_dropout, self.generator)
-        return self.decoder(h)
+        return self.forward_output(x).logits
 
 
 def _dense_layer(n_in, n_out, random_state):
@@ -743,9 +483,10 @@ class VariationalAutoencoder(nn.Module):
     The input rows are L2-normalized, then dropped out (training only); a
     hidden layer of H units feeds the mean and log-variance of an
     L-dimensional Gaussian posterior.  Training samples the latent code
-    with the reparameterization trick (noise from ``generator``) and stores
-    the batch's mean KL divergence to the standard normal prior in ``kl``;
-    evaluation decodes the mean, so predictions are deterministic.
+    with the reparameterization trick (noise from ``generator``) and
+    :meth:`forward_output` returns the batch's mean KL divergence to the
+    standard normal prior with the logits; evaluation decodes the mean, so
+    predictions are deterministic.
 
     Parameters
     ----------
@@ -778,29 +519,30 @@ class VariationalAutoencoder(nn.Module):
         self.activation = activation
         self.input_dropout = input_dropout
         self.generator = None
-        self.kl = None
 
     def encode(self, x):
         """Posterior mean and log-variance of a batch of histories."""
         x = l2_normalize_rows(x)
         if self.training:
             x = sparse_dropout(x, self.input_dropout, self.generator)
-        out = self.encoder_out(_ACTIVATIONS[self.activation](self.encoder_hidden(x)))
+        out = self.encoder_out(ACTIVATIONS[self.activation](self.encoder_hidden(x)))
         return out[:, : self.n_latent], out[:, self.n_latent :]
 
     def decode(self, z):
-        return self.decoder_out(_ACTIVATIONS[self.activation](self.decoder_hidden(z)))
+        return self.decoder_out(ACTIVATIONS[self.activation](self.decoder_hidden(z)))
+
+    def forward_output(self, x):
+        """The logits with, when training, the batch's mean KL divergence."""
+        mu, logvar = self.encode(x)
+        if not self.training:
+            return AutoencoderOutput(self.decode(mu))
+        std = torch.exp(0.5 * logvar)
+        noise = _draw(torch.randn, mu.shape, self.generator, mu.device, mu.dtype)
+        kl = (0.5 * (-logvar + torch.exp(logvar) + mu.pow(2) - 1.0)).sum(dim=1).mean()
+        return AutoencoderOutput(self.decode(mu + noise * std), kl=kl)
 
     def forward(self, x):
-        mu, logvar = self.encode(x)
-        if self.training:
-            std = torch.exp(0.5 * logvar)
-            noise = _draw(torch.randn, mu.shape, self.generator, mu.device, mu.dtype)
-            z = mu + noise * std
-            self.kl = (0.5 * (-logvar + torch.exp(logvar) + mu.pow(2) - 1.0)).sum(dim=1).mean()
-        else:
-            z = mu
-        return self.decode(z)
+        return self.forward_output(x).logits
 
 
 def count_parameters(module):
@@ -823,47 +565,6 @@ def count_parameters(module):
     return int(total)
 
 
-class _LiveValues:
-    """Initial weights of a sparse :class:`MaskedLinear` given by their live entries.
-
-    ``values`` are in the CSR order of the mask (rows, then sorted columns).
-    """
-
-    def __init__(self, shape, values):
-        self.shape = tuple(shape)
-        self.values = values
-
-
-#: Elements per block of :func:`_glorot_live` (32 MB of float64 draws).
-_DRAW_BLOCK = 1 << 22
-
-
-def _glorot_live(mask, fan_in, fan_out, random_state):
-    """The live entries of ``glorot_uniform(mask.shape, ...)``, same numbers.
-
-    The dense draw is made a block of rows at a time (numpy's generator
-    fills arrays in C order, so the stream and every value are those of one
-    dense draw) and only the entries under the mask are kept: at K = 15,000
-    hidden units and 20,108 items one dense draw was 2.4 GB of float64 and
-    1.2 GB of float32 per layer, for 10% of it kept.
-    """
-    mask = sp.csr_array(mask, dtype=bool)
-    if isinstance(random_state, _WeightsToBeLoaded):
-        return _LiveValues(mask.shape, np.zeros(mask.nnz, dtype=np.float32))
-    mask.sort_indices()
-    n_rows, n_cols = mask.shape
-    bound = math.sqrt(6.0 / max(fan_in + fan_out, 1.0))
-    values = np.empty(mask.nnz, dtype=np.float32)
-    step = max(1, _DRAW_BLOCK // max(n_cols, 1))
-    for start in range(0, n_rows, step):
-        stop = min(start + step, n_rows)
-        block = random_state.uniform(-bound, bound, size=(stop - start, n_cols)).astype(np.float32)
-        lo, hi = mask.indptr[start], mask.indptr[stop]
-        local_rows = np.repeat(np.arange(stop - start), np.diff(mask.indptr[start : stop + 1]))
-        values[lo:hi] = block[local_rows, mask.indices[lo:hi]]
-    return _LiveValues(mask.shape, values)
-
-
 def _masked_layer_pair(n_in, n_out, mask, random_state, backends=("dense", "dense")):
     """Encoder (n_in -> n_out, ``mask``) and decoder (transposed mask) layers.
 
@@ -881,7 +582,7 @@ def _masked_layer_pair(n_in, n_out, mask, random_state, backends=("dense", "dens
 
     def draw(shape, layer_mask, fans, backend):
         if backend == "sparse" and layer_mask is not None:
-            return _glorot_live(layer_mask, *fans, random_state)
+            return glorot_live(layer_mask, *fans, random_state)
         return glorot_uniform(shape, *fans, random_state)
 
     encoder = MaskedLinear(draw((n_out, n_in), mask, (fan_in, fan_out), backends[0]), mask, backends[0])
@@ -955,16 +656,19 @@ class StackedDenoisingAutoencoder(nn.Module):
         if self.training:
             x = sparse_dropout(x, self.input_dropout, self.generator)
         for encoder in self.encoders:
-            x = _ACTIVATIONS[self.activation](encoder(x))
+            x = ACTIVATIONS[self.activation](encoder(x))
         return x
 
-    def forward(self, x):
-        h = self.encode(x)
-        if self.training:
-            h = dense_dropout(h, self.hidden_dropout, self.generator)
+    def forward_output(self, x):
+        """The logits with the code (before hidden dropout)."""
+        code = self.encode(x)
+        h = dense_dropout(code, self.hidden_dropout, self.generator) if self.training else code
         for level in range(len(self.decoders) - 1, 0, -1):
-            h = _ACTIVATIONS[self.activation](self.decoders[level](h))
-        return self.decoders[0](h)
+            h = ACTIVATIONS[self.activation](self.decoders[level](h))
+        return AutoencoderOutput(self.decoders[0](h), hidden=code)
+
+    def forward(self, x):
+        return self.forward_output(x).logits
 
     def load_pretrained(self, autoencoders):
         """Copy the weights of one-hidden-layer autoencoders, one per layer.

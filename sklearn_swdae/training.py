@@ -1,12 +1,15 @@
 """The one training engine shared by every autoencoder recommender.
 
-An estimator supplies a torch module whose ``forward`` maps a sparse batch
-of user histories to item logits, and a loss of (logits, dense targets).
-The engine owns everything else: shuffling, mini-batches, device transfer,
-the optimizer, per-epoch validation under the paper's protocol, keeping the
-best epoch's weights, early stopping, the history and callbacks (in the
-spirit of skorch: callbacks observe and may stop training; nothing prints
-except a callback).
+An estimator supplies a torch module whose ``forward_output`` maps a sparse
+batch of user histories to an :class:`~sklearn_swdae.layers.AutoencoderOutput`
+(logits plus auxiliary terms), and a loss of (output, targets).  The engine
+owns the loop: shuffling, mini-batches, device transfer, the optimizer,
+per-epoch validation under the paper's protocol and the one ``history``.
+Everything optional is a callback reading that history, in the spirit of
+skorch: :class:`BestEpoch` keeps the best epoch's weights,
+:class:`EarlyStopping` stops training, :class:`PrintLog` prints.  Data
+parallelism is a strategy object (:mod:`sklearn_swdae.distributed`) whose
+default does the plain single-process step.
 """
 
 import contextlib
@@ -18,11 +21,21 @@ import numpy as np
 import torch
 
 from ._memory import check_training_memory, is_out_of_memory, out_of_memory_error
-from ._data_parallel import _current as _data_parallel
+from ._data_parallel import current_strategy
 from ._torch_utils import csr_to_torch, seeded_generator
+from .layers import AutoencoderOutput
 from .metrics import evaluate_rankings
 
-__all__ = ["Callback", "PRECISIONS", "PrintLog", "TrainingEngine", "VALIDATION_METRICS", "precision_context"]
+__all__ = [
+    "BestEpoch",
+    "Callback",
+    "EarlyStopping",
+    "PRECISIONS",
+    "PrintLog",
+    "TrainingEngine",
+    "VALIDATION_METRICS",
+    "precision_context",
+]
 
 #: Metrics computed on the validation users every epoch; the first one
 #: selects the best epoch (the paper selects on NDCG@100).
@@ -71,7 +84,12 @@ class Callback:
 
     Subclasses override any of the hooks.  ``engine.history`` is the list of
     per-epoch records so far; setting ``engine.stop_training = True`` in
-    :meth:`on_epoch_end` ends training after the current epoch.
+    :meth:`on_epoch_end` ends training after the current epoch.  The engine
+    calls its own :class:`BestEpoch` and :class:`EarlyStopping` first, so a
+    record already says whether it is the best epoch (``"best"``) and
+    ``engine.stop_training`` whether training ends.  A callback with state
+    to save in a :class:`~sklearn_swdae.checkpoint.Checkpoint` implements
+    ``state_dict`` and ``load_state_dict``.
 
     Examples
     --------
@@ -91,14 +109,96 @@ class Callback:
     2
     """
 
+    def on_train_data(self, engine, X, validation):
+        """Called once before :meth:`on_train_begin` with the training matrix
+        and the ``(fold_in, held_out)`` validation pair (or None)."""
+
     def on_train_begin(self, engine):
         """Called once, after the module and optimizer are ready."""
 
     def on_epoch_end(self, engine, record):
-        """Called after each epoch with its history record (a dict)."""
+        """Called after each epoch with its history record (a dict), the
+        last entry of ``engine.history``."""
 
     def on_train_end(self, engine):
-        """Called once, after the best weights are restored."""
+        """Called once at the end of training, in order (the engine's
+        :class:`BestEpoch` first restores the best weights)."""
+
+
+class BestEpoch(Callback):
+    """Keep the weights of the epoch with the best validation score.
+
+    Reads the selection metric (the first of ``VALIDATION_METRICS``) of
+    every record; an epoch scoring above all earlier ones is flagged
+    ``"best"`` and its weights are copied.  At the end of training they are
+    loaded back into the module.  Without validation the last epoch is the
+    best.  The engine adds one itself; ``engine.best_epoch`` is its choice.
+
+    Parameters
+    ----------
+    metric : str, default="ndcg@100"
+        The record entry to maximize.
+    """
+
+    def __init__(self, metric=VALIDATION_METRICS[0]):
+        self.metric = metric
+        self.best_score, self.best_state = -np.inf, None
+
+    def on_epoch_end(self, engine, record):
+        if self.metric not in record:
+            engine.best_epoch = record["epoch"]
+            return
+        if record[self.metric] > self.best_score:
+            self.best_score, engine.best_epoch = record[self.metric], record["epoch"]
+            self.best_state = copy.deepcopy(engine.module.state_dict())
+            record["best"] = True
+
+    def on_train_end(self, engine):
+        if self.best_state is not None:
+            engine.module.load_state_dict(self.best_state)
+
+    def state_dict(self):
+        return {"best_score": float(self.best_score), "best_state": self.best_state}
+
+    def load_state_dict(self, state):
+        self.best_score, self.best_state = state["best_score"], state["best_state"]
+
+
+class EarlyStopping(Callback):
+    """Stop when the validation score has not improved by ``tol`` for ``n_iter_no_change`` epochs.
+
+    An epoch improves when its score exceeds the best of the earlier epochs
+    by more than ``tol``.  Everything is read from ``engine.history``, so a
+    resumed run stops where the uninterrupted one would have.
+
+    Parameters
+    ----------
+    n_iter_no_change : int
+        Epochs without improvement that end training.
+    tol : float
+        Minimum improvement.
+    metric : str, default="ndcg@100"
+        The record entry to maximize.
+    """
+
+    def __init__(self, n_iter_no_change, tol, metric=VALIDATION_METRICS[0]):
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.metric = metric
+
+    def epochs_since_improvement(self, history):
+        """Epochs since the last improvement by more than ``tol``."""
+        best, since = -np.inf, 0
+        for record in history:
+            if self.metric not in record:
+                continue
+            since = 0 if record[self.metric] > best + self.tol else since + 1
+            best = max(best, record[self.metric])
+        return since
+
+    def on_epoch_end(self, engine, record):
+        if self.epochs_since_improvement(engine.history) >= self.n_iter_no_change:
+            engine.stop_training = True
 
 
 class PrintLog(Callback):
@@ -134,14 +234,17 @@ class TrainingEngine:
     Parameters
     ----------
     module : torch.nn.Module
-        Maps a sparse (batch, n_items) COO tensor to (batch, n_items) logits.
-        If it has a ``generator`` attribute, the engine sets it to a seeded
-        generator for dropout.
+        Its ``forward_output`` maps a sparse (batch, n_items) COO tensor to
+        an :class:`~sklearn_swdae.layers.AutoencoderOutput`; a module with
+        only ``forward`` (returning the logits) is accepted too.  If it has
+        a ``generator`` attribute, the engine sets it to a seeded generator
+        for dropout.
     loss_fn : callable
-        ``loss_fn(logits, targets, module)`` -> scalar tensor, ``targets``
-        being the dense binary batch, or the sparse COO batch itself when
-        ``loss_fn.accepts_sparse_targets`` is true (no dense
-        (batch, n_items) copy is made then).
+        ``loss_fn(output, targets)`` -> scalar tensor, ``output`` being the
+        forward pass's :class:`~sklearn_swdae.layers.AutoencoderOutput` and
+        ``targets`` the dense binary batch, or the sparse COO batch itself
+        when ``loss_fn.sparse_targets`` is true (no dense (batch, n_items)
+        copy is made then).
     device : torch.device
         Where the module and the batches live.
     learning_rate, alpha : float
@@ -150,22 +253,24 @@ class TrainingEngine:
         Users per mini-batch and number of epochs.
     n_iter_no_change : int or None
         Stop when the selection metric has not improved by ``tol`` for this
-        many epochs; None trains all ``max_iter`` epochs.
+        many epochs (an :class:`EarlyStopping` callback); None trains all
+        ``max_iter`` epochs.
     tol : float
         Minimum improvement of the selection metric for early stopping.
     precision : {"float32", "tf32", "bfloat16"}, default="float32"
         Arithmetic of the forward and backward passes (:func:`precision_context`).
     callbacks : list of Callback
-        Observers called at the start, after every epoch and at the end.
+        Observers called at the start, after every epoch and at the end,
+        after the engine's own :class:`BestEpoch` and :class:`EarlyStopping`.
     random_state : numpy RandomState
         Shuffling and dropout.
 
     Notes
     -----
-    The loop state (``epoch``, ``best_epoch``, ``best_state``,
-    ``since_best``, ``history``, the optimizer and the random generators)
-    lives on the engine: :meth:`state_dict` and :meth:`load_state_dict` let
-    a :class:`~sklearn_swdae.checkpoint.Checkpoint` save it every epoch and
+    The loop state (``epoch``, ``history``, the optimizer, the random
+    generators and the state of the callbacks) lives on the engine and its
+    callbacks: :meth:`state_dict` and :meth:`load_state_dict` let a
+    :class:`~sklearn_swdae.checkpoint.Checkpoint` save it every epoch and
     resume from it.  Running out of memory raises
     :class:`~sklearn_swdae.exceptions.InsufficientMemoryError` with advice.
 
@@ -183,8 +288,8 @@ class TrainingEngine:
     >>> X, _ = make_interactions(100, 20, 2, density=0.2, random_state=0)
     >>> rng = np.random.RandomState(0)
     >>> module = DenoisingAutoencoder(20, 8, None, "tanh", 0.5, 0.0, rng)
-    >>> def loss(logits, targets, module):
-    ...     return -(torch.log_softmax(logits, 1) * targets).sum(1).mean()
+    >>> def loss(output, targets):
+    ...     return -(torch.log_softmax(output.logits, 1) * targets).sum(1).mean()
     >>> engine = TrainingEngine(
     ...     module, loss, device=torch.device("cpu"), learning_rate=1e-2, alpha=0.0,
     ...     batch_size=50, max_iter=3, n_iter_no_change=None, tol=0.0, callbacks=[],
@@ -220,17 +325,20 @@ class TrainingEngine:
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.precision = precision
-        self.callbacks = list(callbacks)
         self.random_state = random_state
+        self.selection = BestEpoch()
+        stopping = [] if n_iter_no_change is None else [EarlyStopping(n_iter_no_change, tol)]
+        # The engine's own callbacks run first: user callbacks (a
+        # Checkpoint) see the record flagged and the decision to stop made.
+        self.callbacks = [self.selection, *stopping, *callbacks]
         self.history = []
         self.stop_training = False
         self.global_step = 0
-        # Loop state, kept on the engine so that state_dict() can save it and
-        # a Checkpoint callback can resume from it (sklearn_swdae.checkpoint).
         self.epoch = 0
-        self.best_score, self.best_epoch, self.best_state, self.since_best = -np.inf, 0, None, 0
+        self.best_epoch = 0
         self.optimizer = None
-        self.data = None
+        # Chosen when fit starts: the data_parallel() block is read then.
+        self.strategy = None
 
     def _scores(self, X_batch):
         with torch.no_grad(), precision_context(self.device, self.precision):
@@ -274,95 +382,75 @@ class TrainingEngine:
             if is_out_of_memory(exc):
                 raise out_of_memory_error(exc, self.batch_size, self.device) from exc
             raise
-        finally:
-            self.data = None
 
     def _fit(self, X, validation):
+        # Inside sklearn_swdae.distributed.data_parallel() this rank trains
+        # on its block of every mini-batch; otherwise on the whole batch.
+        self.strategy = current_strategy()
         module = self.module = self.module.to(self.device)
-        # Inside sklearn_swdae.distributed.data_parallel(): this rank trains
-        # on its block of every mini-batch (None: the whole batch).
-        parallel = _data_parallel()
         if hasattr(module, "generator"):
-            module.generator = seeded_generator(self.random_state, self.device)
-            if parallel is not None:
-                module.generator = parallel.shard_generator(module.generator)
-        if parallel is not None:
-            parallel.check_replicas(module, X)
-        optimizer = self.optimizer = torch.optim.Adam(
-            module.parameters(), lr=self.learning_rate, weight_decay=self.alpha
-        )
-        self.data = (X, validation)
+            module.generator = self.strategy.shard_generator(seeded_generator(self.random_state, self.device))
+        self.strategy.check_replicas(module, X)
+        self.optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate, weight_decay=self.alpha)
+        for callback in self.callbacks:
+            callback.on_train_data(self, X, validation)
         for callback in self.callbacks:
             callback.on_train_begin(self)  # a Checkpoint may resume: load_state_dict()
-
-        n_users = X.shape[0]
-        sparse_targets = getattr(self.loss_fn, "accepts_sparse_targets", False)
         for epoch in range(self.epoch + 1, self.max_iter + 1):
             if self.stop_training:  # resumed from a run that had stopped
                 break
-            tic = time.perf_counter()
-            module.train()
-            order = self.random_state.permutation(n_users)
-            # Losses stay on the device; one synchronization per epoch.
-            total_loss = torch.zeros((), device=self.device)
-            for start in range(0, n_users, self.batch_size):
-                batch = X[np.sort(order[start : start + self.batch_size])]
-                if parallel is not None:
-                    batch, share = parallel.shard(batch, getattr(module, "generator", None))
-                x = csr_to_torch(batch, self.device)
-                with precision_context(self.device, self.precision):
-                    logits = module(x)
-                    loss = self.loss_fn(logits, x if sparse_targets else x.to_dense(), module)
-                optimizer.zero_grad(set_to_none=True)
-                if parallel is None:
-                    loss.backward()
-                else:
-                    parallel.backward(loss, share, module)
-                optimizer.step()
-                if batch.shape[0]:  # a rank's block may be empty (and its mean NaN)
-                    total_loss += loss.detach() * batch.shape[0]
-                self.global_step += 1
-            if parallel is not None:
-                total_loss = parallel.all_reduce_sum(total_loss)
-            record = {"epoch": epoch, "train_loss": float(total_loss) / n_users}
-            if validation is not None:
-                record.update(self.validate(*validation))
-                score = record[VALIDATION_METRICS[0]]
-                improved = score > self.best_score + self.tol
-                if score > self.best_score:
-                    self.best_score, self.best_epoch = score, epoch
-                    self.best_state = copy.deepcopy(module.state_dict())
-                    record["best"] = True
-                self.since_best = 0 if improved else self.since_best + 1
-            else:
-                self.best_epoch = epoch
-            record["dur"] = time.perf_counter() - tic
-            self.epoch = epoch
-            self.history.append(record)
-            # Decided before the callbacks, so that a checkpoint saved by one
-            # of them knows whether training is over.
-            if self.n_iter_no_change is not None and self.since_best >= self.n_iter_no_change:
-                self.stop_training = True
-            for callback in self.callbacks:
-                callback.on_epoch_end(self, record)
+            self.run_epoch(epoch, X, validation)
             if self.stop_training:
                 break
-        if self.best_state is not None:
-            module.load_state_dict(self.best_state)
         module.eval()
         for callback in self.callbacks:
             callback.on_train_end(self)
         return self.best_epoch
 
+    def run_epoch(self, epoch, X, validation):
+        """One pass over the shuffled users, validation, the record and the callbacks."""
+        tic = time.perf_counter()
+        self.module.train()
+        order = self.random_state.permutation(X.shape[0])
+        # Losses stay on the device; one synchronization per epoch.
+        total_loss = torch.zeros((), device=self.device)
+        for start in range(0, X.shape[0], self.batch_size):
+            total_loss += self.train_step(X[np.sort(order[start : start + self.batch_size])])
+        total_loss = self.strategy.all_reduce_sum(total_loss)
+        record = {"epoch": epoch, "train_loss": float(total_loss) / X.shape[0]}
+        if validation is not None:
+            record.update(self.validate(*validation))
+        record["dur"] = time.perf_counter() - tic
+        self.epoch = epoch
+        self.history.append(record)
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, record)
+
+    def train_step(self, batch):
+        """One optimizer step on a CSR mini-batch; returns its summed loss (a tensor)."""
+        module = self.module
+        batch, share = self.strategy.shard(batch, getattr(module, "generator", None))
+        x = csr_to_torch(batch, self.device)
+        sparse_targets = getattr(self.loss_fn, "sparse_targets", False)
+        with precision_context(self.device, self.precision):
+            output = module.forward_output(x) if hasattr(module, "forward_output") else AutoencoderOutput(module(x))
+            loss = self.loss_fn(output, x if sparse_targets else x.to_dense())
+        self.optimizer.zero_grad(set_to_none=True)
+        self.strategy.backward(loss, share, module)
+        self.optimizer.step()
+        self.global_step += 1
+        # A rank's block may be empty (and its mean NaN).
+        return loss.detach() * batch.shape[0] if batch.shape[0] else torch.zeros((), device=self.device)
+
     def state_dict(self):
         """Everything needed to continue training exactly from the last epoch.
 
         Module and optimizer state, the epoch, the history, the best epoch
-        and its weights, the early-stopping counter, and the states of the
-        numpy RandomState (shuffling) and of the module's torch generator
-        (dropout), so that a resumed run draws what the uninterrupted one
-        would have.  Only tensors, numbers, strings and plain containers:
-        ``torch.load(..., weights_only=True)`` reads it back.
+        and its weights, and the states of the numpy RandomState (shuffling)
+        and of the module's torch generator (dropout), so that a resumed run
+        draws what the uninterrupted one would have.  Only tensors, numbers,
+        strings and plain containers: ``torch.load(..., weights_only=True)``
+        reads it back.
         """
         _, keys, pos, has_gauss, cached_gaussian = self.random_state.get_state(legacy=True)
         generator = getattr(self.module, "generator", None)
@@ -374,10 +462,8 @@ class TrainingEngine:
             "history": copy.deepcopy(self.history),
             "module": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "best_score": float(self.best_score),
             "best_epoch": self.best_epoch,
-            "best_state": self.best_state,
-            "since_best": self.since_best,
+            **self.selection.state_dict(),
             "numpy_rng": {
                 "keys": torch.from_numpy(keys.astype(np.int64)),
                 "pos": int(pos),
@@ -396,10 +482,8 @@ class TrainingEngine:
         self.global_step = state["global_step"]
         self.stop_training = state["stop_training"]
         self.history = list(state["history"])
-        self.best_score = state["best_score"]
         self.best_epoch = state["best_epoch"]
-        self.best_state = state["best_state"]
-        self.since_best = state["since_best"]
+        self.selection.load_state_dict(state)
         rng = state["numpy_rng"]
         self.random_state.set_state(
             ("MT19937", rng["keys"].numpy().astype(np.uint32), rng["pos"], rng["has_gauss"], rng["cached_gaussian"])

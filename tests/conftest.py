@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sklearn_swdae import WMFRecommender
-from sklearn_swdae.autoencoders import _BaseAutoencoderRecommender
+from sklearn_swdae.autoencoders._base import _BaseAutoencoder
 
 
 def shared_data():
@@ -68,7 +68,7 @@ FLOAT32_BATCH_ROUNDING_CHECKS = {
 def recommender_expected_failed_checks(estimator):
     """The common checks ``estimator`` is expected to fail, with reasons."""
     expected = dict(RECOMMENDER_EXPECTED_FAILED_CHECKS)
-    if isinstance(estimator, (_BaseAutoencoderRecommender, WMFRecommender)):
+    if isinstance(estimator, (_BaseAutoencoder, WMFRecommender)):
         expected.update(FLOAT32_BATCH_ROUNDING_CHECKS)
     return expected
 

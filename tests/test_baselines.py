@@ -25,9 +25,10 @@ from sklearn_swdae import (
     SparseWideDAERecommender,
     WMFRecommender,
 )
-from sklearn_swdae.autoencoders import _AnnealedNegativeELBO
+from sklearn_swdae.autoencoders._losses import AnnealedNegativeELBO
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.layers import (
+    AutoencoderOutput,
     DenoisingAutoencoder,
     VariationalAutoencoder,
     l2_normalize_rows,
@@ -177,16 +178,12 @@ def test_multdae_normalizes_before_dropout(monkeypatch):
 
 
 def test_kl_annealing_schedule():
-    loss = _AnnealedNegativeELBO(anneal_cap=0.2, total_anneal_steps=10)
-
-    class Module:
-        kl = torch.tensor(3.0)
-
+    loss = AnnealedNegativeELBO(anneal_cap=0.2, total_anneal_steps=10)
     logits, targets = torch.zeros(2, 4), torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
     nll = float(-torch.log_softmax(logits, 1)[0, 0])
     betas = []
     for step in range(5):
-        value = loss(logits, targets, Module())
+        value = loss(AutoencoderOutput(logits, kl=torch.tensor(3.0)), targets)
         betas.append(loss.beta)
         assert float(value) == pytest.approx(nll + min(0.2, step / 10) * 3.0)
     assert betas == pytest.approx([0.0, 0.1, 0.2, 0.2, 0.2])
@@ -213,8 +210,10 @@ def test_vae_training_forward_samples_and_records_kl():
     module = VariationalAutoencoder(5, 4, 2, "tanh", 0.0, np.random.RandomState(0))
     x = torch.ones(3, 5).to_sparse()
     module.generator = torch.Generator().manual_seed(0)
-    first = module.train()(x)
-    assert module.kl is not None and float(module.kl.detach()) >= 0
+    output = module.train().forward_output(x)
+    first = output.logits
+    assert output.kl is not None and float(output.kl.detach()) >= 0
+    assert "kl" not in vars(module)  # the forward pass leaves nothing on the module
     module.generator = torch.Generator().manual_seed(1)
     assert not torch.allclose(first, module(x))
     module.generator = torch.Generator().manual_seed(0)

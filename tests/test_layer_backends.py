@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import torch
 from conftest import assert_same_rankings
 
-from sklearn_swdae import FCDAERecommender, ItemGrouper, SparseWideDAERecommender, layers
+from sklearn_swdae import FCDAERecommender, ItemGrouper, SparseWideDAERecommender, _kernels
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.layers import MaskedLinear, count_parameters, resolve_layer_backend
 
@@ -78,7 +78,7 @@ def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(
     # 200 users span several 64-user blocks of the bag sums and, with tiles
     # of 16 input units, the weight gradient runs over four tiles of
     # inputs; the results must not depend on either or on the threads.
-    monkeypatch.setattr(layers, "_WEIGHT_GRAD_TILE_UNITS", tile_units)
+    monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_UNITS", tile_units)
     rng = np.random.RandomState(1)
     mask = _mask(rng, 300, 50, uniform=False)  # decoder: 300 outputs (items), 50 inputs
     weight = rng.randn(300, 50).astype(np.float32)
@@ -138,7 +138,7 @@ def test_encoder_prediction_path_matches_training_path(torch_threads):
 
 
 def _blocks_seen():
-    from sklearn_swdae.layers import _run_blocks
+    from sklearn_swdae._kernels import run_blocks
 
     seen = []
 
@@ -146,7 +146,7 @@ def _blocks_seen():
         time.sleep(0.05)  # keeps both of the pool's threads busy at once
         seen.append((start, stop))
 
-    _run_blocks(block, 10, 3)
+    run_blocks(block, 10, 3)
     return sorted(seen)
 
 
@@ -177,11 +177,11 @@ def test_weight_gradient_tiles_give_the_same_bits():
     mask = _mask(rng, 40, 70, uniform=False)
     layer = MaskedLinear(rng.randn(40, 70).astype(np.float32), mask, "sparse")
     h, grad_out = torch.rand(30, 70), torch.randn(30, 40)
-    whole = layers._sampled_weight_gradient(layer, grad_out, h)  # 70 inputs: one call
-    tiles = layer._column_tiles(16)
+    whole = _kernels._sampled_weight_gradient(layer, grad_out, h)  # 70 inputs: one call
+    tiles = _kernels.column_tiles(layer, 16)
     assert [(start, stop) for start, stop, *_ in tiles] == [(0, 16), (16, 32), (32, 48), (48, 64), (64, 70)]
     assert sorted(torch.cat([positions for _, _, positions, _, _ in tiles]).tolist()) == list(range(int(mask.sum())))
-    tiled = layers._sampled_weight_gradient(layer, grad_out, h, tile_units=16)
+    tiled = _kernels._sampled_weight_gradient(layer, grad_out, h, tile_units=16)
     assert torch.equal(tiled, whole)
     dense = (grad_out.t() @ h)[torch.as_tensor(mask)]
     torch.testing.assert_close(whole, dense, rtol=1e-5, atol=1e-5)
@@ -190,7 +190,7 @@ def test_weight_gradient_tiles_give_the_same_bits():
 def test_host_caches_are_not_pickled(monkeypatch):
     import pickle
 
-    monkeypatch.setattr(layers, "_WEIGHT_GRAD_TILE_UNITS", 3)
+    monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_UNITS", 3)
     rng = np.random.RandomState(3)
     layer = MaskedLinear(rng.randn(30, 8).astype(np.float32), _mask(rng, 30, 8, uniform=False), "sparse")
     x = torch.rand(4, 8, requires_grad=True)
@@ -202,14 +202,17 @@ def test_host_caches_are_not_pickled(monkeypatch):
 
 
 def test_multinomial_loss_reads_sparse_targets_like_dense_ones():
-    from sklearn_swdae.autoencoders import _multinomial_loss
+    from sklearn_swdae.autoencoders._losses import MultinomialLoss
+    from sklearn_swdae.layers import AutoencoderOutput
+
+    _multinomial_loss = MultinomialLoss()
 
     rng = np.random.RandomState(4)
     logits = torch.randn(6, 15, requires_grad=True)
     targets = torch.tensor((rng.rand(6, 15) < 0.3) * rng.rand(6, 15), dtype=torch.float32)
-    dense_loss = _multinomial_loss(logits, targets, None)
+    dense_loss = _multinomial_loss(AutoencoderOutput(logits), targets)
     (dense_grad,) = torch.autograd.grad(dense_loss, logits)
-    sparse_loss = _multinomial_loss(logits, targets.to_sparse().coalesce(), None)
+    sparse_loss = _multinomial_loss(AutoencoderOutput(logits), targets.to_sparse().coalesce())
     (sparse_grad,) = torch.autograd.grad(sparse_loss, logits)
     torch.testing.assert_close(sparse_loss, dense_loss)
     torch.testing.assert_close(sparse_grad, dense_grad)

@@ -15,7 +15,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sklearn_swdae import ItemGrouper, SparseWideDAERecommender, layers
+from sklearn_swdae import ItemGrouper, SparseWideDAERecommender, _initialization, layers
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.layers import DenoisingAutoencoder, MaskedLinear, count_parameters
 
@@ -100,7 +100,7 @@ def test_state_dicts_with_the_structure_load_and_are_checked():
 def test_sparse_initial_weights_are_the_dense_draws(monkeypatch):
     # Drawn a few rows at a time, the live weights are the same numbers as
     # the masked entries of one dense draw from the same generator.
-    monkeypatch.setattr(layers, "_DRAW_BLOCK", 50)
+    monkeypatch.setattr(_initialization, "_DRAW_BLOCK", 50)
     mask = np.random.RandomState(2).rand(12, 30) < 0.25
     mask[0, :] = True  # every input has a link
     sparse = DenoisingAutoencoder(30, 12, mask, "sigmoid", 0.0, 0.0, np.random.RandomState(5), backends=("sparse",) * 2)
@@ -111,7 +111,7 @@ def test_sparse_initial_weights_are_the_dense_draws(monkeypatch):
 
 def test_modules_for_loading_draw_nothing():
     mask = np.eye(4, 6, dtype=bool) | np.eye(4, 6, k=2, dtype=bool)
-    state = layers._WeightsToBeLoaded()
+    state = _initialization.WeightsToBeLoaded()
     module = DenoisingAutoencoder(6, 4, mask, "sigmoid", 0.0, 0.0, state, backends=("sparse", "dense"))
     assert not module.encoder.values.any() and not module.decoder.weight.any()
     assert state.uniform() == np.random.RandomState(0).uniform()  # the stream was not touched

@@ -727,11 +727,11 @@ def test_ease_too_large_for_memory_fails_with_advice(X, monkeypatch):
     ids=["cuda", "torch-cpu", "numpy"],
 )
 def test_out_of_memory_during_training_is_reported_with_advice(X, monkeypatch, error):
-    def loss(logits, targets, module):
+    def loss(output, targets):
         raise error
 
     model = FCDAERecommender(n_hidden=4, max_iter=2, device="cpu", random_state=0)
-    monkeypatch.setattr(type(model), "_make_loss", lambda self: loss)
+    monkeypatch.setattr("sklearn_swdae.autoencoders._fully_connected.make_loss", lambda *args: loss)
     with pytest.raises(InsufficientMemoryError, match=r"Ran out of memory on cpu during training.*batch_size") as info:
         model.fit(X)
     assert info.value.__cause__ is error
@@ -749,11 +749,11 @@ def test_out_of_memory_during_prediction_is_reported_with_advice(fitted, X, monk
 
 
 def test_other_errors_during_training_are_not_rewritten(X, monkeypatch):
-    def loss(logits, targets, module):
+    def loss(output, targets):
         raise RuntimeError("shape mismatch")
 
     model = FCDAERecommender(n_hidden=4, max_iter=2, device="cpu", random_state=0)
-    monkeypatch.setattr(type(model), "_make_loss", lambda self: loss)
+    monkeypatch.setattr("sklearn_swdae.autoencoders._fully_connected.make_loss", lambda *args: loss)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         model.fit(X)
 
@@ -762,11 +762,11 @@ def test_other_errors_during_training_are_not_rewritten(X, monkeypatch):
 def test_real_cuda_out_of_memory_is_reported_with_advice(X, monkeypatch):
     assert _memory.available_memory(torch.device("cuda")) > 0
 
-    def loss(logits, targets, module):
-        return torch.empty(2**50, device=logits.device).sum()  # 4 PiB: never fits
+    def loss(output, targets):
+        return torch.empty(2**50, device=output.logits.device).sum()  # 4 PiB: never fits
 
     model = FCDAERecommender(n_hidden=4, max_iter=1, device="cuda", random_state=0)
-    monkeypatch.setattr(type(model), "_make_loss", lambda self: loss)
+    monkeypatch.setattr("sklearn_swdae.autoencoders._fully_connected.make_loss", lambda *args: loss)
     with pytest.raises(InsufficientMemoryError, match=r"Ran out of memory on cuda.*smaller batch_size") as info:
         model.fit(X)
     assert isinstance(info.value.__cause__, torch.cuda.OutOfMemoryError)

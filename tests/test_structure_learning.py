@@ -18,9 +18,10 @@ from sklearn_swdae import (
     SparseWideDAERecommender,
     n_clusters_for_parameters,
 )
-from sklearn_swdae.autoencoders import _ActivityL1Loss, _magnitude_mask, _multinomial_loss
+from sklearn_swdae.autoencoders._fully_connected import _magnitude_mask
+from sklearn_swdae.autoencoders._losses import ActivityL1Loss, MultinomialLoss
 from sklearn_swdae.datasets import make_interactions
-from sklearn_swdae.layers import count_flops
+from sklearn_swdae.layers import DenoisingAutoencoder, count_flops
 from sklearn_swdae.model_selection import strong_generalization_split
 from sklearn_swdae.training import Callback
 
@@ -121,15 +122,16 @@ def test_pruned_joblib_round_trip(tmp_path, pruned, planted):
 
 def test_activity_l1_loss_adds_the_penalty():
     rng = np.random.RandomState(0)
-    module = FCDAERecommender(n_hidden=3)._module_class(5, 3, None, "sigmoid", 0.0, 0.0, rng)
+    module = DenoisingAutoencoder(5, 3, None, "sigmoid", 0.0, 0.0, rng)
     x = torch.tensor([[1.0, 0, 1, 0, 0], [0, 1, 0, 0, 1]]).to_sparse()
-    logits = module.train()(x)
+    output = module.train().forward_output(x)
     targets = x.to_dense()
     hidden = torch.sigmoid(module.encoder(x))
-    expected = _multinomial_loss(logits, targets, module) + 0.5 * hidden.abs().sum(1).mean()
-    torch.testing.assert_close(_ActivityL1Loss(_multinomial_loss, 0.5)(logits, targets, module), expected)
-    module.eval()(x)
-    assert module.hidden is None  # only training batches are recorded
+    torch.testing.assert_close(output.hidden, hidden)
+    expected = MultinomialLoss()(output, targets) + 0.5 * hidden.abs().sum(1).mean()
+    torch.testing.assert_close(ActivityL1Loss(MultinomialLoss(), 0.5)(output, targets), expected)
+    assert ActivityL1Loss(MultinomialLoss(), 0.5).sparse_targets
+    assert "hidden" not in vars(module)  # the forward pass leaves no graph on the module
 
 
 def test_activity_l1_sparsifies_the_hidden_layer(planted):
@@ -143,7 +145,7 @@ def test_activity_l1_sparsifies_the_hidden_layer(planted):
             return float(model.module_.eval().encode(x).abs().mean())
 
     assert mean_activation(sparse) < 0.75 * mean_activation(plain)
-    assert sparse.module_.hidden is None and sparse.n_parameters_ == plain.n_parameters_
+    assert "hidden" not in vars(sparse.module_) and sparse.n_parameters_ == plain.n_parameters_
 
 
 # --- CDAE -------------------------------------------------------------------------

@@ -1,0 +1,293 @@
+"""CPU and GPU kernels of the sparse :class:`~sklearn_swdae.layers.MaskedLinear` backend.
+
+The model (which connections exist, what a layer computes) is in
+:mod:`sklearn_swdae.layers`; this module holds how the sparse products are
+made fast: a process-global host thread pool, blocking of users and tiling
+of input units for cache locality, the scipy host path of the sparse-input
+product and the custom autograd function of the dense-input product.  Every
+kernel computes the same sums in the same order whatever the blocking or
+the number of threads, so results do not depend on them.  Timings behind
+the block and tile sizes are in ``benchmarks/RESULTS.md``.
+"""
+
+import os
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "SparseWeightProduct",
+    "column_tiles",
+    "csr_structure",
+    "csr_tensor",
+    "run_blocks",
+    "sparse_input_product",
+]
+
+
+def csr_structure(mask):
+    """CSR row pointers and column indices (int64 tensors) of a bool mask."""
+    mask = sp.csr_array(mask, dtype=bool)
+    mask.sort_indices()
+    return (
+        torch.from_numpy(mask.indptr.astype(np.int64)),
+        torch.from_numpy(mask.indices.astype(np.int64)),
+    )
+
+
+def csr_tensor(crow, col, values, shape):
+    # torch flags every CSR tensor as "beta"; the operations used here
+    # (CSR times dense, sampled_addmm) are covered by the package's tests.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+
+
+_HOST_POOL = None  # (pid, ThreadPoolExecutor)
+
+#: Users per bag sum of the sparse products on the CPU (see _bag_product).
+_BLOCK_USERS = 64
+
+#: Input units per tile of the sampled weight gradient on the CPU (see
+#: _sampled_weight_gradient).
+_WEIGHT_GRAD_TILE_UNITS = 1024
+
+
+def _host_pool():
+    """A thread pool for host-side products (scipy releases the GIL in them).
+
+    Made again in a forked child process, whose copy of the parent's pool
+    has no threads behind it.
+    """
+    global _HOST_POOL
+    if _HOST_POOL is None or _HOST_POOL[0] != os.getpid():
+        from concurrent.futures import ThreadPoolExecutor
+
+        _HOST_POOL = (os.getpid(), ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)))
+    return _HOST_POOL[1]
+
+
+def run_blocks(function, n_rows, block_rows):
+    """``function(start, stop)`` over row blocks, on at most torch's number of threads.
+
+    The thread budget is torch's (which follows the joblib worker limit in
+    parallel sweeps, :mod:`sklearn_swdae._parallel`): the blocks are dealt
+    to that many tasks, each running its share in order.
+    """
+    bounds = list(range(0, n_rows, block_rows)) + [n_rows]
+    blocks = list(zip(bounds[:-1], bounds[1:]))
+    n_tasks = min(torch.get_num_threads(), len(blocks))
+
+    def task(share):
+        for start, stop in share:
+            function(start, stop)
+
+    if n_tasks <= 1:
+        task(blocks)
+        return
+    shares = [blocks[i::n_tasks] for i in range(n_tasks)]
+    for future in [_host_pool().submit(task, share) for share in shares]:
+        future.result()
+
+
+def _bag_product(a, crow, col, weights, n_out):
+    """a S^T, shape (batch, n_out), for a dense a and a CSR S of shape (n_out, in).
+
+    ``F.embedding_bag`` over the columns of a: output unit i sums the
+    columns of a at its links, weighted.  On the CPU this runs a block of
+    users at a time so that the gathered rows of a^T (in x block) stay in
+    cache at large K; the measurements that chose this over one bag sum and
+    over scipy's CSC product are in ``benchmarks/RESULTS.md``
+    (``benchmarks/bench_sparse_kernels.py``).  A GPU gets the whole batch
+    in one call.  Every output entry is one
+    bag's sum in link order, so the result does not depend on the blocks
+    or the number of threads.
+    """
+    step = _BLOCK_USERS if a.device.type == "cpu" else max(a.shape[0], 1)
+    out = None
+    for start in range(0, a.shape[0], step):
+        block = F.embedding_bag(
+            col, a[start : start + step].t().contiguous(), crow[:-1], mode="sum", per_sample_weights=weights
+        )
+        if out is None:
+            out = block.new_empty((a.shape[0], n_out))
+        out[start : start + block.shape[1]] = block.t()
+    return a.new_empty((0, n_out)) if out is None else out
+
+
+def _sampled_weight_gradient(layer, grad_out, h, tile_units=None):
+    """(grad_out^T h) at the live entries of the layer, in ``values`` order.
+
+    ``torch.sparse.sampled_addmm`` computes each live entry as one dot
+    product over the batch, reading a row of h^T per link.  On the CPU the
+    input units are cut into tiles of ``tile_units`` (default
+    ``_WEIGHT_GRAD_TILE_UNITS``; one call when the layer has no more inputs
+    than that) so that the rows a tile reads (2 MB at batch 500) stay in
+    cache (timings in ``benchmarks/RESULTS.md``); the dot products are the
+    same, so are the bits.  No dense (out, in) tensor is allocated either
+    way.
+    """
+    tile_units = tile_units or _WEIGHT_GRAD_TILE_UNITS
+    grad_columns = grad_out.t().contiguous()
+    h = h.contiguous()
+    if h.device.type != "cpu" or layer.in_features <= tile_units:
+        pattern = layer._csr(grad_columns.new_zeros(layer.values.shape))
+        return torch.sparse.sampled_addmm(pattern, grad_columns, h, beta=0.0).values()
+    grad = grad_columns.new_empty(layer.values.shape)
+    for start, stop, positions, crow, col in column_tiles(layer, tile_units):
+        pattern = csr_tensor(crow, col, grad.new_zeros(col.shape), (layer.out_features, stop - start))
+        tile = torch.sparse.sampled_addmm(pattern, grad_columns, h[:, start:stop], beta=0.0)
+        grad.index_copy_(0, positions, tile.values())
+    return grad
+
+
+class SparseWeightProduct(torch.autograd.Function):
+    """y = h W^T + b for a dense h and a CSR weight given by its live values.
+
+    The forward pass and the input gradient are bag sums
+    (:func:`_bag_product`) over W's structure and over its transpose; the
+    output is row-major, the layout the loss and the top-N selection read
+    row by row.  The weight gradient is the dense product sampled at the
+    live entries only (:func:`_sampled_weight_gradient`).  No (out, in)
+    dense tensor is ever allocated.
+    """
+
+    @staticmethod
+    def forward(ctx, h, values, bias, layer):
+        ctx.save_for_backward(h, values)
+        ctx.layer = layer
+        out = _bag_product(h, layer.crow_indices, layer.col_indices, values, layer.out_features)
+        return out.add_(bias.to(out.dtype))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        h, values = ctx.saved_tensors
+        layer = ctx.layer
+        grad_h = grad_values = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            # Input unit j sums the output gradients of its links.
+            grad_h = _bag_product(
+                grad_out, layer.t_crow_indices, layer.t_col_indices, values[layer.t_order], layer.in_features
+            )
+        if ctx.needs_input_grad[1]:
+            grad_values = _sampled_weight_gradient(layer, grad_out, h)
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad_out.sum(0)
+        return grad_h, grad_values, grad_bias, None
+
+
+#: Index buffers of a sparse MaskedLinear, all rebuilt from its mask.
+
+def _cached(layer, key, build):
+    """``build()``, computed once per layer (the structure never changes)."""
+    cache = layer.__dict__.setdefault("_host_cache", {})
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
+
+
+def _host_indices(layer, *names):
+    """numpy copies of index buffers for scipy, in its index dtype, cached.
+
+    scipy would otherwise convert the int64 buffers on every product.
+    """
+    index_dtype = np.int32 if max(layer._shape + (layer.values.numel(),)) < 2**31 else np.int64
+    return _cached(
+        layer,
+        ("numpy", names),
+        lambda: tuple(getattr(layer, name).cpu().numpy().astype(index_dtype) for name in names),
+    )
+
+
+def column_tiles(layer, width):
+    """The CSR structure cut into tiles of ``width`` input units, cached.
+
+    A list of (start, stop, positions, crow, col): the tile's own CSR
+    structure (columns counted from ``start``) and where its entries sit
+    in ``values``.  Each row's links are sorted by column, so every tile
+    keeps the rows' order.  The positions and indices take 12 bytes per
+    live weight (360 MB at K = 15,000 with R = 0.1 K on 20,108 items).
+    """
+
+    def build():
+        rows, col = layer.row_indices.cpu(), layer.col_indices.cpu()
+        index_dtype = torch.int32 if max(layer._shape + (col.numel(),)) < 2**31 else torch.int64
+        tiles = []
+        for start in range(0, layer.in_features, width):
+            stop = min(start + width, layer.in_features)
+            positions = torch.nonzero((col >= start) & (col < stop)).flatten()
+            crow = torch.zeros(layer.out_features + 1, dtype=torch.int64)
+            crow[1:] = torch.cumsum(torch.bincount(rows[positions], minlength=layer.out_features), 0)
+            tiles.append((start, stop, positions, crow.to(index_dtype), (col[positions] - start).to(index_dtype)))
+        return tiles
+
+    return _cached(layer, ("tiles", width), build)
+
+
+def _host_sparse_input_product(layer, x):
+    """x W^T + b for a coalesced CPU COO batch without autograd, by scipy.
+
+    The sparse-times-sparse product (scipy's SMMP with a dense row
+    accumulator) does the same per-link multiply-adds as the torch path
+    below without materializing one index and one value per
+    (non-zero, link) term; the users are split across threads.
+    """
+    t_crow, t_col = _host_indices(layer, "t_crow_indices", "t_col_indices")
+    weight_t = sp.csr_array(
+        (layer.values.detach().index_select(0, layer.t_order).numpy(), t_col, t_crow),
+        shape=(layer.in_features, layer.out_features),
+        copy=False,
+    )
+    batch_rows, inputs = x.indices()
+    indptr = np.zeros(x.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(batch_rows.numpy(), minlength=x.shape[0]), out=indptr[1:])
+    batch = sp.csr_array((x.values().numpy(), inputs.numpy(), indptr), shape=tuple(x.shape), copy=False)
+    out = np.empty((x.shape[0], layer.out_features), dtype=weight_t.dtype)
+
+    def users(start, stop):
+        out[start:stop] = (batch[start:stop] @ weight_t).toarray()
+
+    run_blocks(users, x.shape[0], max(1, -(-x.shape[0] // torch.get_num_threads())))
+    return torch.from_numpy(out) + layer.bias
+
+
+def sparse_input_product(layer, x):
+    """x W^T for a coalesced COO batch: one term per (non-zero, link)."""
+    if (
+        x.device.type == "cpu"
+        and not (torch.is_grad_enabled() and layer.values.requires_grad)
+        and x.dtype == layer.values.dtype
+        and x.dtype in (torch.float32, torch.float64)
+    ):
+        return _host_sparse_input_product(layer, x)
+    batch_rows, inputs = x.indices()
+    x_values = x.values()
+    degree = layer._uniform_in_degree
+    if degree is not None:
+        # Every input has ``degree`` links stored contiguously in the
+        # transposed order: gather whole rows of (in, degree) tables
+        # rather than one term at a time.
+        by_input = layer.values.index_select(0, layer.t_order).view(-1, degree)
+        weights = by_input.index_select(0, inputs)
+        units = layer.t_col_indices.view(-1, degree).index_select(0, inputs)
+        terms = (x_values[:, None] * weights).reshape(-1)
+        flat = (batch_rows[:, None] * layer._shape[0] + units).reshape(-1)
+    else:
+        counts = layer.t_crow_indices[inputs + 1] - layer.t_crow_indices[inputs]
+        total = int(counts.sum())  # one synchronization: uneven masks only
+        first = torch.cumsum(counts, 0) - counts
+        positions = torch.repeat_interleave(
+            layer.t_crow_indices[inputs] - first, counts, output_size=total
+        ) + torch.arange(total, device=x.device)
+        term_rows = torch.repeat_interleave(batch_rows, counts, output_size=total)
+        term_x = torch.repeat_interleave(x_values, counts, output_size=total)
+        # index_select rather than advanced indexing: its backward is an
+        # index_add into the live weights' gradient rather than an
+        # accumulating index_put.
+        terms = term_x * layer.values.index_select(0, layer.t_order.index_select(0, positions))
+        flat = term_rows * layer._shape[0] + layer.t_col_indices.index_select(0, positions)
+    out = terms.new_zeros(x.shape[0] * layer._shape[0]).index_add_(0, flat, terms)
+    return out.view(x.shape[0], layer._shape[0]) + layer.bias
