@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from . import defaults
 from ._clustering import _kmeans, _nearest_centroids
+from ._deprecation import deprecate_positional_args
 from ._item_embedding import (
     _SPECTRUM_RESIDUAL_WARN,
     _item_degrees,
@@ -112,6 +113,10 @@ class ItemGrouper(
     K-means, and each item is linked to its R nearest centroids.  The result,
     ``connectivity_``, is the K x n_items boolean mask of a sparse and wide
     autoencoder layer: hidden unit k is connected to the items of group k.
+
+    .. versionchanged:: 0.1
+       Parameters are keyword-only; passing them positionally is deprecated
+       and will raise a ``TypeError`` in 0.2.
 
     Parameters
     ----------
@@ -277,8 +282,10 @@ class ItemGrouper(
         "binarize": ["boolean"],
     }
 
+    @deprecate_positional_args
     def __init__(
         self,
+        *,
         n_clusters="auto",
         overlap="auto",
         n_components="auto",

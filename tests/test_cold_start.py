@@ -52,7 +52,7 @@ def test_threshold_removes_active_users(split, popularity):
     assert set(short.users) < set(everyone.users)
 
 
-@pytest.mark.parametrize("make_model", [PopularityRecommender, lambda: EASERecommender(l2=50.0)])
+@pytest.mark.parametrize("make_model", [PopularityRecommender, lambda: EASERecommender(alpha=50.0)])
 def test_equals_evaluate_rankings_on_the_subset(split, make_model):
     model = make_model().fit(split.train)
     cold = evaluate_cold_start(

@@ -61,7 +61,7 @@ def _estimators():
         MultDAERecommender(n_hidden=6, **common),
         MultVAERecommender(n_hidden=6, n_latent=3, **common),
         PopularityRecommender(),
-        EASERecommender(l2=10.0),
+        EASERecommender(alpha=10.0),
     ]
 
 
