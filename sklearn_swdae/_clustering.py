@@ -230,9 +230,8 @@ def _kmeans_plusplus(X, n_clusters, random_state):
     with 2 + log(K) local trials per center, uniform sample weights): every
     step draws the trials in proportion to the current squared distance to
     the nearest center and keeps the one that reduces the potential most.
-    It is faster at large K (11 s instead of 29 s at K = 15,000 on 20,108
-    items, 2-core machine, before the changes of the second performance
-    pass; ``benchmarks/RESULTS.md`` has the current figures):
+    It is faster at large K (``benchmarks/RESULTS.md``, "Grouping speed",
+    has the figures):
 
     * with (2 + log K) * K draws among n points, most points are drawn many
       times, so when that number exceeds n and the n x n squared distances
@@ -292,8 +291,8 @@ def _kmeans(X, n_clusters, init, n_init, max_iter, random_state):
     Same results as ``KMeans(n_clusters, init=init, n_init=n_init,
     max_iter=max_iter, random_state=random_state)`` up to round-off, with the
     k-means++ seeding done by :func:`_kmeans_plusplus` (scikit-learn's
-    greedy k-means++ makes K (2 + log K) small BLAS calls: 29 of the 40 s of
-    K-means at K = 15,000 on 20,108 items).
+    greedy k-means++ makes K (2 + log K) small BLAS calls, most of the time
+    of K-means at large K; ``benchmarks/RESULTS.md``, "Grouping speed").
     """
     if init != "k-means++":
         return KMeans(

@@ -33,8 +33,8 @@ def _top_right_singular(A, k, solver, tol, random_state):
         v0 = rng.uniform(-1, 1, size=min(A.shape) if solver == "arpack" else A.shape[0])
         # The Lanczos solvers spend their time in single-threaded sparse
         # products and in BLAS level-1/2 calls on vectors of length n_items;
-        # BLAS threads only add synchronization to those (2-3.5x slower on a
-        # busy 2-core machine, no faster on an idle one), so they run
+        # BLAS threads only add synchronization to those (never faster in
+        # the measurements of benchmarks/RESULTS.md), so they run
         # single-threaded.
         with threadpool_limits(limits=1, user_api="blas"):
             u, s, vt = svds(A, k=k, tol=tol, solver=solver, v0=v0)

@@ -166,15 +166,10 @@ def load_interactions(path, user_col, item_col, rating_col=None, sep=None, forma
 
     Notes
     -----
-    Text files are parsed in 32 MiB blocks by vectorized numpy code.
-    Measured on a 2-core virtual machine shared with other jobs (load
-    average 5 to 7): ml-latest-small's ``ratings.csv`` (100,836 rows) in
-    0.08 s, and a synthetic ``ratings.csv`` of ML-20M's size (20 million
-    rows, 540 MB) in 13.5 s when sorted by user like ML-20M (16 s unsorted),
-    that is 1.3 to 1.5 million rows per second, including building the
-    matrix.  On the same machine :func:`numpy.loadtxt` read 0.85 million
-    rows per second (numbers only, no matrix) and the :mod:`csv` module
-    about 0.3 million.  Blocks containing double quotes fall back to the
+    Text files are parsed in 32 MiB blocks by vectorized numpy code, several
+    times faster than :func:`numpy.loadtxt` or the :mod:`csv` module
+    (``benchmarks/RESULTS.md``, "Dataset loaders", has the measured
+    throughput).  Blocks containing double quotes fall back to the
     slower :mod:`csv` module, which handles quoted fields (but not newlines
     inside them).  Carriage returns are ignored, so CRLF files read like LF
     files.  Empty lines are skipped.

@@ -217,9 +217,9 @@ def load_movielens(path, variant=None):
 
     Notes
     -----
-    The ratings file is parsed by a vectorized reader (see
-    :func:`load_interactions` for its throughput): a file of ML-20M's size
-    loads in about 15 seconds on a small machine.
+    The ratings file is parsed by the vectorized reader of
+    :func:`load_interactions`; ``benchmarks/RESULTS.md`` ("Dataset
+    loaders") has its measured throughput.
 
     Examples
     --------

@@ -41,10 +41,10 @@ def load_msd_taste_profile(path):
 
     Notes
     -----
-    Text ids are hashed to 64-bit keys to be sorted quickly.  A synthetic
-    file of 2 million lines read at about 550,000 lines per second on a
-    shared 2-core machine, so the full file (48,373,586 lines, 2.9 GB)
-    should take about one and a half minutes and a few GB of memory.
+    Text ids are hashed to 64-bit keys to be sorted quickly.  The full file
+    has 48,373,586 lines (2.9 GB); reading it takes a few GB of memory
+    (``benchmarks/RESULTS.md``, "Dataset loaders", has the measured
+    throughput).
 
     Examples
     --------

@@ -185,11 +185,10 @@ def load_netflix(path):
 
     Notes
     -----
-    The reader is vectorized: a synthetic 5-million-rating file read at
-    about 1.3 million ratings per second on a shared 2-core machine, so the
-    full training set (100,480,507 ratings, 480,189 customers, 17,770
-    movies) should take one to two minutes and a few GB of memory while
-    loading (0.8 GB for the result).
+    The reader is vectorized (``benchmarks/RESULTS.md``, "Dataset loaders",
+    has the measured throughput).  The full training set (100,480,507
+    ratings, 480,189 customers, 17,770 movies) takes a few GB of memory
+    while loading (0.8 GB for the result).
 
     Examples
     --------
