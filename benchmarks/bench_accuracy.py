@@ -89,7 +89,6 @@ from sklearn_swdae import (
     n_clusters_for_parameters,
 )
 from sklearn_swdae._torch_utils import resolve_device
-from sklearn_swdae.defaults import paper_settings
 from sklearn_swdae.datasets import (
     load_citeulike,
     load_interactions,
@@ -97,6 +96,7 @@ from sklearn_swdae.datasets import (
     make_interactions,
     preprocess_interactions,
 )
+from sklearn_swdae.defaults import paper_settings
 from sklearn_swdae.metrics import catalog_coverage, evaluate_rankings, mean_popularity_rank, top_k_items
 from sklearn_swdae.model_selection import strong_generalization_split
 

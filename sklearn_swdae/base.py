@@ -44,6 +44,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._persistence import VersionedStateMixin
+
 # Re-exported under its former name for autoencoders.py, which imports it from
 # here until the autoencoder family moves to its subpackage.
 from ._similarities import cosine_similarities as _cosine_similarities  # noqa: F401

@@ -9,8 +9,8 @@ left out of the average (their value is NaN when ``average=False``).
 from numbers import Integral
 
 import numpy as np
-import torch
 import scipy.sparse as sp
+import torch
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, validate_params
 

@@ -124,7 +124,7 @@ def split_users(n_users, *, n_validation, n_test, random_state=DEFAULT_SPLIT_SEE
     (6, 2, 2)
     """
     sizes = []
-    for name, value in (("n_validation", n_validation), ("n_test", n_test)):
+    for value in (n_validation, n_test):
         size = int(value) if isinstance(value, Integral) else int(np.floor(value * n_users))
         sizes.append(size)
     if sum(sizes) >= n_users:

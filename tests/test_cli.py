@@ -8,7 +8,6 @@ import sys
 import time
 
 import joblib
-import numpy as np
 import pytest
 
 from sklearn_swdae import EASERecommender, _commands

@@ -12,8 +12,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae._data_parallel import _DataParallel, _ShardGenerator
+from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.distributed import data_parallel, main
 from sklearn_swdae.layers import dense_dropout, sparse_dropout
 

@@ -32,8 +32,8 @@ from sklearn_swdae import (
     MultVAERecommender,
     PopularityRecommender,
     SparseWideDAERecommender,
+    _memory,
 )
-from sklearn_swdae import _memory
 from sklearn_swdae._persistence import torch_state_from_bytes
 from sklearn_swdae.checkpoint import Checkpoint
 from sklearn_swdae.datasets import load_interactions, make_interactions, preprocess_interactions
