@@ -203,9 +203,10 @@ class ItemGrouper(
 
     Attributes
     ----------
-    connectivity_ : scipy.sparse.csr_array of shape (n_clusters_, n_items), dtype bool
-        ``connectivity_[k, i]`` is True when item i belongs to group k.  Every
-        column has exactly ``overlap_`` True entries.
+    connectivity_ : scipy.sparse.csr_array of shape (K, n_items), dtype bool
+        ``connectivity_[k, i]`` is True when item i belongs to group k, with
+        K = ``n_clusters_``.  Every column has exactly ``overlap_`` True
+        entries.
     embedding_ : ndarray of shape (n_items, n_components)
         The normalized item embedding that K-means clustered.
     spectrum_ : ndarray of shape (n_components,)
@@ -219,8 +220,8 @@ class ItemGrouper(
         and capped at the number of distinct item embeddings.
     n_components_ : int
         F, the embedding dimension used.
-    cluster_centers_ : ndarray of shape (n_clusters_, n_components_)
-        K-means centroids.
+    cluster_centers_ : ndarray of shape (K, F)
+        K-means centroids (K = ``n_clusters_``, F = ``n_components_``).
     labels_ : ndarray of shape (n_items,)
         The K-means cluster of every item.
     item_groups_ : ndarray of shape (n_items, R)
