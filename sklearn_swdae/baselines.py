@@ -117,9 +117,6 @@ class EASERecommender(RenamedParametersMixin, BaseRecommender):
     ----------
     alpha : float, default=500.0
         L2 regularization strength (Steck's lambda; 500 on ML-20M).
-
-        .. versionadded:: 0.1
-           Replaces ``l2``: the L2 strength is ``alpha`` in every estimator.
     l2 : float, default="deprecated"
         Former name of ``alpha``.
 
@@ -266,9 +263,6 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
         L1 penalty (SLIM's lambda); the paper searches {0.1, 0.5, 1, 5}.
     alpha : float, default=1.0
         L2 penalty (SLIM's beta).
-
-        .. versionadded:: 0.1
-           Replaces ``l2``: the L2 strength is ``alpha`` in every estimator.
     l2 : float, default="deprecated"
         Former name of ``alpha``.
 
@@ -410,9 +404,6 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
         paper searches {2, 5, 10, 30, 50, 100}).
     alpha : float, default=0.01
         L2 regularization of the factors (``implicit``'s ``regularization``).
-
-        .. versionadded:: 0.1
-           Replaces ``l2``: the L2 strength is ``alpha`` in every estimator.
     l2 : float, default="deprecated"
         Former name of ``alpha``.
 
