@@ -236,8 +236,9 @@ BASELINES = {
     "fc-prune": ("FC-Prune", lambda args, K: PrunedDAERecommender(n_hidden=K, **training_options(args))),
     "fc-reg": ("FC-reg", lambda args, K: FCDAERecommender(n_hidden=K, activity_l1=1e-3, **training_options(args))),
     "slim": ("SLIM", lambda args, K: SLIMRecommender()),
-    # Needs the optional ``implicit`` package (the ``wmf`` extra).
-    "wmf": ("WMF", lambda args, K: WMFRecommender()),
+    # Needs the optional ``implicit`` package (the ``wmf`` extra).  Every
+    # core, as before WMF's n_jobs=None came to mean one thread.
+    "wmf": ("WMF", lambda args, K: WMFRecommender(n_jobs=-1)),
 }
 # The demo compares with the models that train in seconds on its data and
 # need no optional package.
