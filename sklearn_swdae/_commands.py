@@ -269,7 +269,8 @@ def check_baselines(baselines):
             ) from None
 
 
-def run_protocol(X, args, n_users_note):
+def run_protocol(X, args):
+    """Split X's users, fit SW-DAE and the baselines, print the test users' table."""
     check_baselines(args.baselines)
     split = strong_generalization_split(
         X, n_validation=args.heldout_users, n_test=args.heldout_users, random_state=args.split_seed
@@ -277,13 +278,11 @@ def run_protocol(X, args, n_users_note):
     say(
         f"strong generalization: {split.train.shape[0]} training users, "
         f"{split.validation_users.size} validation and {split.test_users.size} test users "
-        f"(80/20 fold-in / held-out){n_users_note}"
+        "(80/20 fold-in / held-out)"
     )
     baselines = list(dict.fromkeys(args.baselines))
     n_models = 1 + len(baselines)
-    model = fit_model(
-        make_model(args), split.train, stage=f"[1/{n_models}] "
-    )
+    model = fit_model(make_model(args), split.train, stage=f"[1/{n_models}] ")
     models = {"SW-DAE": model}
     for number, key in enumerate(baselines, start=2):
         name, make = BASELINES[key]
@@ -314,12 +313,12 @@ def cmd_demo(args):
     X, _ = make_interactions(
         args.users, args.items, args.groups, density=0.05, noise=0.05, random_state=args.seed
     )
-    run_protocol(X, args, "")
+    run_protocol(X, args)
 
 
 def cmd_evaluate(args):
     X = load_preprocessed(args).data
-    run_protocol(X, args, "")
+    run_protocol(X, args)
 
 
 def cmd_fit(args):
