@@ -89,7 +89,6 @@ from sklearn_swdae import (
     n_clusters_for_parameters,
 )
 from sklearn_swdae._torch_utils import resolve_device
-from sklearn_swdae.defaults import paper_settings
 from sklearn_swdae.datasets import (
     load_citeulike,
     load_interactions,
@@ -97,6 +96,7 @@ from sklearn_swdae.datasets import (
     make_interactions,
     preprocess_interactions,
 )
+from sklearn_swdae.defaults import paper_settings
 from sklearn_swdae.metrics import catalog_coverage, evaluate_rankings, mean_popularity_rank, top_k_items
 from sklearn_swdae.model_selection import strong_generalization_split
 
@@ -354,10 +354,10 @@ def candidates(key, ctx):
         return [({"n_hidden": 200}, CDAERecommender(200, **ctx.autoencoder_params()))]
     if key == "ease":
         grid = [100.0, 500.0] if quick else [10.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
-        return [({"l2": l2}, EASERecommender(l2=l2)) for l2 in grid]
+        return [({"alpha": alpha}, EASERecommender(alpha=alpha)) for alpha in grid]
     if key == "slim":
         grid = [1.0] if quick else [0.1, 0.5, 1.0, 5.0]
-        return [({"l1": v, "l2": v}, SLIMRecommender(l1=v, l2=v, n_jobs=args.n_jobs)) for v in grid]
+        return [({"l1": v, "alpha": v}, SLIMRecommender(l1=v, alpha=v, n_jobs=args.n_jobs)) for v in grid]
     if key == "wmf":
         try:
             import implicit  # noqa: F401

@@ -7,47 +7,69 @@ from sklearn.utils.validation import validate_data
 _ACCEPT_SPARSE = ("csr", "csc", "coo", "dok", "lil", "bsr", "dia")
 
 
-def _binarize_interactions(X, name="X", binarize=True):
-    """Return X as a float32 CSR array whose stored entries are all one.
+def as_interaction_matrix(X, name="X", *, check_values=True, eliminate_zeros=True, binarize=False):
+    """Return a users x items matrix as a CSR copy: the package's one conversion.
 
-    With ``binarize=False`` the same checks apply but the non-negative
-    values are kept (e.g. hidden activations grouped by ItemGrouper).
+    Every public entry point that takes interactions (estimators, splitters,
+    preprocessing, scorers) goes through here, so that they agree on what a
+    valid matrix is and say the same thing when it is not.
 
-    Implicit feedback only says whether a user consumed an item, so every
-    positive value means "consumed" and zero means "not observed".  Negative
-    values have no meaning in that model; they are rejected rather than
-    silently dropped because they usually betray explicit ratings that were
-    centred, or a corrupt file.
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_users, n_items)
+        Interactions.
+    name : str, default="X"
+        Name of the parameter, used in error messages.
+    check_values : bool, default=True
+        Reject NaN, infinite and negative values.  Implicit feedback only
+        says whether a user consumed an item, so every positive value means
+        "consumed" and zero means "not observed"; negative values have no
+        meaning there and usually betray centred explicit ratings or a
+        corrupt file, so they are rejected rather than silently dropped.
+        False leaves them to the caller (preprocessing, where NaN marks an
+        unknown rating and ratings are thresholded).
+    eliminate_zeros : bool, default=True
+        Drop explicitly stored zeros.
+    binarize : bool, default=False
+        Replace the stored values by float32 ones.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_array of shape (n_users, n_items)
+        A copy with summed duplicates and sorted indices; float32 ones when
+        ``binarize``, else the input's values and dtype.
     """
     if sp.issparse(X):
-        X = sp.csr_array(X)
-        values = X.data
-    else:
-        values = np.asarray(X)
-    # scikit-learn's finiteness check cannot see inside LIL or DOK storage.
-    if not np.isfinite(values).all():
-        raise ValueError(
-            f"Input {name} contains NaN or infinity. Implicit feedback must be finite: "
-            "drop or fill those entries first."
-        )
-    if values.size and values.min() < 0:
-        raise ValueError(
-            f"Negative values in data passed to {name} (min {values.min():g}). Implicit "
-            "feedback must be non-negative: positive entries mean 'consumed', "
-            "zeros mean 'not observed'. Binarize or clip your data first."
-        )
-    if not binarize:
         X = sp.csr_array(X, copy=True)
+    else:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"{name} must be 2D (n_users, n_items), got an array of shape {X.shape}.")
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must be numeric, got dtype {X.dtype}.")
+        X = sp.csr_array(X)
+    X.sum_duplicates()
+    if check_values:
+        # scikit-learn's finiteness check cannot see inside LIL or DOK storage.
+        if not np.isfinite(X.data).all():
+            raise ValueError(
+                f"{name} contains NaN or infinity. Implicit feedback must be finite: "
+                "drop or fill those entries first."
+            )
+        if X.nnz and X.data.min() < 0:
+            # The first words are scikit-learn's, which its estimator checks look for.
+            raise ValueError(
+                f"Negative values in data passed to {name}: {name} contains negative values "
+                f"(min {X.data.min():g}). Implicit feedback must be non-negative: positive "
+                "entries mean 'consumed', zeros mean 'not observed'. Binarize or clip your "
+                "data first."
+            )
+    if eliminate_zeros:
         X.eliminate_zeros()
-        X.sum_duplicates()
-        return X
-    if sp.issparse(X):
-        X = X.copy()
-        X.eliminate_zeros()
-        X.sum_duplicates()
+    if binarize:
         X.data = np.ones_like(X.data, dtype=np.float32)
-        return X.astype(np.float32, copy=False)
-    return sp.csr_array((np.asarray(X) > 0).astype(np.float32))
+        X = X.astype(np.float32, copy=False)
+    return X
 
 
 def check_interactions(estimator, X, *, reset, name="X", binarize=True):
@@ -90,13 +112,13 @@ def check_interactions(estimator, X, *, reset, name="X", binarize=True):
         X,
         accept_sparse=_ACCEPT_SPARSE,
         dtype=(np.float64, np.float32),
-        # _binarize_interactions checks finiteness with a message about feedback.
+        # as_interaction_matrix checks finiteness with a message about feedback.
         ensure_all_finite=False,
         ensure_min_samples=1,
         ensure_min_features=1,
         reset=reset,
     )
-    X = _binarize_interactions(X, name=name, binarize=binarize)
+    X = as_interaction_matrix(X, name=name, binarize=binarize)
     if reset and X.nnz == 0:
         # Nothing to learn from: the spectral embedding, the loss and the
         # item statistics are all undefined on an all-zero matrix.
@@ -157,4 +179,4 @@ def _check_item_ids(estimator, X):
     )
 
 
-__all__ = ["check_interactions"]
+__all__ = ["as_interaction_matrix", "check_interactions"]

@@ -44,6 +44,9 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._persistence import VersionedStateMixin
+
+# Re-exported under its former name for autoencoders.py, which imports it from
+# here until the autoencoder family moves to its subpackage.
 from ._validation import check_interactions
 from .metrics import score_recommender, top_k_items
 
@@ -97,21 +100,6 @@ def _ids_of(indices, ids):
     valid = indices < len(ids)
     out[valid] = np.asarray(ids, dtype=object)[indices[valid]]
     return out
-
-
-def cosine_similarities(vectors, items):
-    """Cosine similarity of the rows ``items`` of ``vectors`` with every row.
-
-    A zero vector is similar to nothing (similarity 0), not NaN.
-    """
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1)
-    unit = vectors / np.where(norms > 0, norms, 1)[:, None]
-    return unit[items] @ unit.T
-
-
-# The name baselines.py imports until it moves to cosine_similarities.
-_cosine_similarities = cosine_similarities
 
 
 class BaseRecommender(VersionedStateMixin, BaseEstimator):
@@ -355,7 +343,7 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
         >>> import numpy as np
         >>> from sklearn_swdae import EASERecommender
         >>> X = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
-        >>> model = EASERecommender(l2=1.0).fit(X)
+        >>> model = EASERecommender(alpha=1.0).fit(X)
         >>> model.similar_items(0, top_n=1), model.similar_items([0, 3], top_n=1)
         (array([1]), array([[1],
                [2]]))
@@ -545,7 +533,7 @@ def similar_items(estimator, items, top_n=None, **kwargs):
     >>> import numpy as np
     >>> from sklearn_swdae import EASERecommender, similar_items
     >>> X = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
-    >>> similar_items(EASERecommender(l2=1.0).fit(X), 3, top_n=1)
+    >>> similar_items(EASERecommender(alpha=1.0).fit(X), 3, top_n=1)
     array([2])
     """
     return_ids = kwargs.pop("return_ids", False)

@@ -16,12 +16,14 @@ from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
+from ._deprecation import RenamedParametersMixin, deprecate_positional_args, renamed_parameter
 from ._memory import check_ease_memory
+from ._similarities import cosine_similarities
 from ._validation import check_interactions
-from .base import BaseRecommender, _cosine_similarities
+from .base import BaseRecommender
 
 __all__ = ["EASERecommender", "PopularityRecommender", "SLIMRecommender", "WMFRecommender"]
 
@@ -33,6 +35,10 @@ class PopularityRecommender(BaseRecommender):
     ``similar_items``: it keeps one number per item, nothing about
     pairs of items (item co-occurrence is an item-item model of its own,
     which :class:`EASERecommender` learns properly).
+
+    .. versionchanged:: 0.1
+       Parameters are keyword-only; passing them positionally is deprecated
+       and will raise a ``TypeError`` in 0.2.
 
     Parameters
     ----------
@@ -62,7 +68,8 @@ class PopularityRecommender(BaseRecommender):
 
     _parameter_constraints: dict = {"top_n": [Interval(Integral, 1, None, closed="left")]}
 
-    def __init__(self, top_n=100):
+    @deprecate_positional_args
+    def __init__(self, *, top_n=100):
         self.top_n = top_n
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -89,11 +96,11 @@ class PopularityRecommender(BaseRecommender):
         return np.broadcast_to(self.item_popularity_, X_batch.shape).astype(np.float32)
 
 
-class EASERecommender(BaseRecommender):
+class EASERecommender(RenamedParametersMixin, BaseRecommender):
     """EASE: the closed-form linear item-item autoencoder of Steck (2019).
 
-    Solves ``min_B ||X - X B||_F^2 + l2 ||B||_F^2`` subject to
-    ``diag(B) = 0`` in closed form: with ``P = (X^T X + l2 I)^-1``,
+    Solves ``min_B ||X - X B||_F^2 + alpha ||B||_F^2`` subject to
+    ``diag(B) = 0`` in closed form: with ``P = (X^T X + alpha I)^-1``,
     ``B = I - P diag(1 / diag(P))``, that is ``B_ij = -P_ij / P_jj`` off the
     diagonal.  A user's scores are ``x B``.
 
@@ -102,10 +109,19 @@ class EASERecommender(BaseRecommender):
     2.4 GB for 10,000 items) and inverts one in O(n_items^3) time; the
     fitted ``coef_`` is kept in float32.
 
+    .. versionchanged:: 0.1
+       Parameters are keyword-only; passing them positionally is deprecated
+       and will raise a ``TypeError`` in 0.2.
+
     Parameters
     ----------
-    l2 : float, default=500.0
+    alpha : float, default=500.0
         L2 regularization strength (Steck's lambda; 500 on ML-20M).
+    l2 : float, default="deprecated"
+        Former name of ``alpha``.
+
+        .. deprecated:: 0.1
+           Use ``alpha``; ``l2`` will be removed in 0.2.
     top_n : int, default=100
         Length of the lists of :meth:`predict`, and of :meth:`recommend`
         without ``top_n``; capped to the number of items.
@@ -126,7 +142,7 @@ class EASERecommender(BaseRecommender):
     >>> import numpy as np
     >>> from sklearn_swdae import EASERecommender
     >>> X = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
-    >>> model = EASERecommender(l2=1.0).fit(X)
+    >>> model = EASERecommender(alpha=1.0).fit(X)
     >>> model.predict([[1, 0, 0, 0]])[0, 0]
     np.int64(1)
     >>> bool(np.all(np.diag(model.coef_) == 0))
@@ -134,11 +150,17 @@ class EASERecommender(BaseRecommender):
     """
 
     _parameter_constraints: dict = {
-        "l2": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "l2": [Interval(Real, 0, None, closed="neither"), Hidden(StrOptions({"deprecated"}))],
         "top_n": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, l2=500.0, top_n=100):
+    _renamed_parameters = {"l2": "alpha"}
+
+    # Former positional order: (l2, top_n).
+    @deprecate_positional_args(names=("alpha", "top_n"))
+    def __init__(self, *, alpha=500.0, l2="deprecated", top_n=100):
+        self.alpha = alpha
         self.l2 = l2
         self.top_n = top_n
 
@@ -157,10 +179,11 @@ class EASERecommender(BaseRecommender):
         -------
         self : object
         """
+        alpha = renamed_parameter(self, "alpha", "l2")
         X = check_interactions(self, X, reset=True)
         check_ease_memory(X.shape[1])
         gram = (X.T @ X).toarray().astype(np.float64)
-        gram[np.diag_indices_from(gram)] += self.l2
+        gram[np.diag_indices_from(gram)] += alpha
         precision = np.linalg.inv(gram)
         coef = precision / -np.diag(precision)
         coef[np.diag_indices_from(coef)] = 0.0
@@ -213,36 +236,46 @@ def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(values)
 
 
-class SLIMRecommender(BaseRecommender):
+class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
     """SLIM: sparse linear item-item model (Ning and Karypis 2011).
 
     Learns a sparse, non-negative item-item matrix W with a zero diagonal,
     one elastic-net regression per item::
 
-        min_w  1/2 ||x_j - X w||^2 + l2/2 ||w||^2 + l1 ||w||_1,
+        min_w  1/2 ||x_j - X w||^2 + alpha/2 ||w||^2 + l1 ||w||_1,
         w >= 0, w_j = 0
 
     (scikit-learn's :class:`~sklearn.linear_model.ElasticNet` with
-    ``positive=True``, ``alpha = (l1 + l2) / n_users`` and
-    ``l1_ratio = l1 / (l1 + l2)``, the same problem divided by
+    ``positive=True``, ElasticNet's ``alpha = (l1 + alpha) / n_users`` and
+    ``l1_ratio = l1 / (l1 + alpha)``, the same problem divided by
     ``n_users``).  A user's scores are ``x W``.  The regressions run in
     ``n_jobs`` worker processes (joblib's default backend; scikit-learn's
     sparse coordinate descent holds the GIL, so threads would not help),
     each on one copy of X.
 
+    .. versionchanged:: 0.1
+       Parameters are keyword-only; passing them positionally is deprecated
+       and will raise a ``TypeError`` in 0.2.
+
     Parameters
     ----------
     l1 : float, default=1.0
         L1 penalty (SLIM's lambda); the paper searches {0.1, 0.5, 1, 5}.
-    l2 : float, default=1.0
+    alpha : float, default=1.0
         L2 penalty (SLIM's beta).
+    l2 : float, default="deprecated"
+        Former name of ``alpha``.
+
+        .. deprecated:: 0.1
+           Use ``alpha``; ``l2`` will be removed in 0.2.
     max_iter : int, default=100
         Coordinate-descent iterations per regression.
     tol : float, default=1e-4
         Tolerance of each regression (scikit-learn's duality-gap test).
     n_jobs : int or None, default=None
-        Processes for the regressions; None means 1 (no worker process),
-        -1 all cores.
+        Processes for the regressions, as in scikit-learn: None means 1 (no
+        worker process) unless in a :func:`joblib.parallel_backend` context,
+        -1 means all cores.
     top_n : int, default=100
         Length of the lists of :meth:`predict`, and of :meth:`recommend`
         without ``top_n``; capped to the number of items.
@@ -264,7 +297,7 @@ class SLIMRecommender(BaseRecommender):
     >>> import numpy as np
     >>> from sklearn_swdae import SLIMRecommender
     >>> X = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
-    >>> model = SLIMRecommender(l1=0.1, l2=0.1).fit(X)
+    >>> model = SLIMRecommender(l1=0.1, alpha=0.1).fit(X)
     >>> model.predict([[1, 0, 0, 0]])[0, 0]
     np.int64(1)
     >>> bool(model.coef_.diagonal().max() == 0 and model.coef_.min() >= 0)
@@ -273,15 +306,23 @@ class SLIMRecommender(BaseRecommender):
 
     _parameter_constraints: dict = {
         "l1": [Interval(Real, 0, None, closed="neither")],
-        "l2": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l2": [Interval(Real, 0, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
         "top_n": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, l1=1.0, l2=1.0, *, max_iter=100, tol=1e-4, n_jobs=None, top_n=100):
+    _renamed_parameters = {"l2": "alpha"}
+
+    # Former positional order: (l1, l2).
+    @deprecate_positional_args(names=("l1", "alpha"))
+    def __init__(
+        self, *, l1=1.0, alpha=1.0, l2="deprecated", max_iter=100, tol=1e-4, n_jobs=None, top_n=100
+    ):
         self.l1 = l1
+        self.alpha = alpha
         self.l2 = l2
         self.max_iter = max_iter
         self.tol = tol
@@ -303,18 +344,20 @@ class SLIMRecommender(BaseRecommender):
         -------
         self : object
         """
+        alpha = renamed_parameter(self, "alpha", "l2")
         X = check_interactions(self, X, reset=True)
         n_users, n_items = X.shape
         X_csc = sp.csc_array(X, dtype=np.float64)
         # ElasticNet accepts only 32-bit sparse indices.
         X_csc.indices, X_csc.indptr = X_csc.indices.astype(np.int32), X_csc.indptr.astype(np.int32)
-        alpha = (self.l1 + self.l2) / n_users
-        l1_ratio = self.l1 / (self.l1 + self.l2)
+        # ElasticNet's parametrization: total strength and L1 share.
+        net_alpha = (self.l1 + alpha) / n_users
+        l1_ratio = self.l1 / (self.l1 + alpha)
         n_chunks = min(n_items, effective_n_jobs(self.n_jobs))
         # Processes: scikit-learn's sparse coordinate descent holds the GIL.
         with threadpool_limits(1):
             parts = Parallel(n_jobs=n_chunks)(
-                delayed(_slim_columns)(X_csc, items, alpha, l1_ratio, self.max_iter, self.tol)
+                delayed(_slim_columns)(X_csc, items, net_alpha, l1_ratio, self.max_iter, self.tol)
                 for items in np.array_split(np.arange(n_items), n_chunks)
             )
         rows, cols, values = (np.concatenate(arrays) for arrays in zip(*parts))
@@ -333,7 +376,7 @@ class SLIMRecommender(BaseRecommender):
         return self.coef_[items].toarray()
 
 
-class WMFRecommender(BaseRecommender):
+class WMFRecommender(RenamedParametersMixin, BaseRecommender):
     """Weighted matrix factorization (Hu, Koren and Volinsky 2008) via ``implicit``.
 
     Fits user and item factors by alternating least squares with the
@@ -348,6 +391,10 @@ class WMFRecommender(BaseRecommender):
     its dot products with the item factors.  The training users' own
     factors are not kept.
 
+    .. versionchanged:: 0.1
+       Parameters are keyword-only; passing them positionally is deprecated
+       and will raise a ``TypeError`` in 0.2.
+
     Parameters
     ----------
     n_factors : int, default=100
@@ -355,12 +402,22 @@ class WMFRecommender(BaseRecommender):
     weight : float, default=10.0
         Confidence of a consumption event (``implicit``'s ``alpha``; the
         paper searches {2, 5, 10, 30, 50, 100}).
-    l2 : float, default=0.01
-        L2 regularization of the factors.
+    alpha : float, default=0.01
+        L2 regularization of the factors (``implicit``'s ``regularization``).
+    l2 : float, default="deprecated"
+        Former name of ``alpha``.
+
+        .. deprecated:: 0.1
+           Use ``alpha``; ``l2`` will be removed in 0.2.
     max_iter : int, default=15
         ALS iterations.
     n_jobs : int or None, default=None
-        Threads of ``implicit``; None or -1 uses every core.
+        Threads of ``implicit``, as in scikit-learn: None means 1 unless in
+        a :func:`joblib.parallel_backend` context, -1 means every core.
+
+        .. versionchanged:: 0.1
+           None meant every core; it now means one thread, like ``n_jobs``
+           everywhere else.  Pass ``n_jobs=-1`` for the former default.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial factors.
     top_n : int, default=100
@@ -395,18 +452,33 @@ class WMFRecommender(BaseRecommender):
     _parameter_constraints: dict = {
         "n_factors": [Interval(Integral, 1, None, closed="left")],
         "weight": [Interval(Real, 0, None, closed="neither")],
-        "l2": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l2": [Interval(Real, 0, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "top_n": [Interval(Integral, 1, None, closed="left")],
     }
 
+    _renamed_parameters = {"l2": "alpha"}
+
+    # Former positional order: (n_factors, weight, l2).
+    @deprecate_positional_args(names=("n_factors", "weight", "alpha"))
     def __init__(
-        self, n_factors=100, weight=10.0, l2=0.01, *, max_iter=15, n_jobs=None, random_state=None, top_n=100
+        self,
+        *,
+        n_factors=100,
+        weight=10.0,
+        alpha=0.01,
+        l2="deprecated",
+        max_iter=15,
+        n_jobs=None,
+        random_state=None,
+        top_n=100,
     ):
         self.n_factors = n_factors
         self.weight = weight
+        self.alpha = alpha
         self.l2 = l2
         self.max_iter = max_iter
         self.n_jobs = n_jobs
@@ -435,14 +507,15 @@ class WMFRecommender(BaseRecommender):
                 "WMFRecommender needs the optional 'implicit' package: "
                 "pip install 'sklearn-swdae[wmf]' (or pip install implicit)."
             ) from exc
+        regularization = renamed_parameter(self, "alpha", "l2")
         X = check_interactions(self, X, reset=True)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        n_threads = 0 if self.n_jobs is None else effective_n_jobs(self.n_jobs)
+        n_threads = effective_n_jobs(self.n_jobs)
         # implicit warns unless BLAS is single-threaded; its own threads do the work.
         with threadpool_limits(1, "blas"):
             model = AlternatingLeastSquares(
                 factors=self.n_factors,
-                regularization=self.l2,
+                regularization=regularization,
                 alpha=self.weight,
                 iterations=self.max_iter,
                 num_threads=n_threads,
@@ -469,4 +542,4 @@ class WMFRecommender(BaseRecommender):
         return factors @ self.item_factors_.T
 
     def _item_similarities(self, items):
-        return _cosine_similarities(self.item_factors_, items)
+        return cosine_similarities(self.item_factors_, items)

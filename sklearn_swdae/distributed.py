@@ -34,13 +34,14 @@ import sys
 import torch
 import torch.distributed as dist
 
+from ._commands import fit_model, load_preprocessed, make_model, run_command, save_model, say
 from ._data_parallel import data_parallel
+from ._options import add_data_options, add_model_options
 
 __all__ = ["data_parallel", "main"]
 
-def _build_parser():
-    from . import cli
 
+def _build_parser():
     parser = argparse.ArgumentParser(
         prog="torchrun --nproc-per-node N -m sklearn_swdae.distributed",
         description=(
@@ -48,8 +49,8 @@ def _build_parser():
             "model from rank 0 (the options of 'swdae fit'). Without torchrun, one process trains."
         ),
     )
-    cli._add_data_options(parser)
-    cli._add_model_options(parser)
+    add_data_options(parser)
+    add_model_options(parser)
     parser.add_argument("--out", required=True, help="model file to write (joblib), by rank 0")
     parser.add_argument(
         "--backend",
@@ -85,32 +86,29 @@ def main(argv=None):
     progress and writes the model file, which is the same as the one of
     ``swdae fit``.
     """
-    from . import cli
-
     args = _build_parser().parse_args(argv)
     grouped = _init_process_group(args.backend, args.device)
     rank = dist.get_rank() if grouped else 0
-    quiet = contextlib.redirect_stderr(io.StringIO()) if rank else contextlib.nullcontext()
     if rank:
         args.verbose = 0
-    try:
-        with quiet:
+
+    def train():
+        # Only rank 0 reports progress; the others would repeat every line.
+        with contextlib.redirect_stderr(io.StringIO()) if rank else contextlib.nullcontext():
             if grouped:
-                cli._say(f"data-parallel training on {dist.get_world_size()} ranks ({dist.get_backend()})")
-            X, _, item_ids = cli._load_preprocessed(args)
-            model = cli._make_model(args, X.shape[1], X.shape[0])
+                say(f"data-parallel training on {dist.get_world_size()} ranks ({dist.get_backend()})")
+            dataset = load_preprocessed(args)
+            model = make_model(args)
             with data_parallel() if grouped else contextlib.nullcontext():
-                cli._fit(model, X)
+                fit_model(model, dataset.data)
             if rank == 0:
-                cli._save_model(model, item_ids, args.out)
-    except (cli.CommandError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"swdae: error (rank {rank}): {message}", file=sys.stderr)
-        return 2
+                save_model(model, dataset.item_ids, args.out, dataset.get("item_titles"))
+
+    try:
+        return run_command(train, label=f"error (rank {rank})")
     finally:
         if grouped:
             dist.destroy_process_group()
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,47 +7,34 @@ cluster the embedded items with K-means and link every item to its R nearest
 centroids.  Each centroid becomes one hidden unit of the network.
 """
 
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
-import joblib
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import svds
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
-from sklearn.cluster import KMeans
+from sklearn.base import (
+    BaseEstimator,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.preprocessing import normalize as _normalize_rows
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.extmath import randomized_svd, svd_flip
 from sklearn.utils.validation import check_is_fitted, check_random_state
-from threadpoolctl import threadpool_limits
 
 from . import defaults
+from ._clustering import _kmeans, _nearest_centroids
+from ._deprecation import deprecate_positional_args
+from ._item_embedding import (
+    _SPECTRUM_RESIDUAL_WARN,
+    _item_degrees,
+    _relative_residuals,
+    _top_right_singular,
+)
 from ._persistence import VersionedStateMixin
-from ._parallel import worker_thread_limit
 from ._validation import check_interactions
 
 __all__ = ["ItemGrouper", "GroupedInteractions", "resolve_overlap"]
-
-# Above this residual the spectral solver is considered not converged and
-# fit warns; ARPACK and PROPACK reach ~1e-10, randomized SVD ~1e-3..1e-5.
-_SPECTRUM_RESIDUAL_WARN = 1e-2
-
-# Item rows processed per block when linking items to centroids: bounds the
-# (block, K) float64 distance matrix to ~31 MB at K = 15,000.
-_LINK_BLOCK = 256
-
-# At K >= this, linking bounds every item's R nearest centroids by a sample
-# of every _LINK_SAMPLE_STRIDE-th centroid (_link_below_threshold).
-_LINK_SAMPLE_MIN_CLUSTERS = 2048
-_LINK_SAMPLE_STRIDE = 7
-
-# At large K, k-means++ seeding precomputes all item-item squared distances
-# (float32) when they fit in this budget: up to about 23,000 items (ML-20M
-# has 20,108: 1.5 GiB).  Larger item sets compute them step by step.
-_KMEANS_PP_CACHE_BYTES = 2 * 1024**3
 
 
 class GroupedInteractions(sp.csr_array):
@@ -116,333 +103,6 @@ def resolve_overlap(overlap, n_clusters):
     return R
 
 
-def _item_degrees(X):
-    """Degrees of the item co-occurrence graph, X^T (X 1), without X^T X."""
-    return np.asarray(X.T @ np.asarray(X.sum(axis=1)).ravel(), dtype=np.float64).ravel()
-
-
-def _top_right_singular(A, k, solver, tol, random_state):
-    """Top-k right singular vectors and values of a sparse matrix, best first.
-
-    The sign of every vector is fixed (largest absolute component positive)
-    so that the embedding does not depend on the solver's arbitrary signs.
-    """
-    if solver == "randomized":
-        u, s, vt = randomized_svd(
-            A, k, n_oversamples=max(10, k), n_iter=7, random_state=random_state
-        )
-    else:
-        rng = check_random_state(random_state)
-        # ARPACK iterates on the smaller Gram matrix, PROPACK on A's rows.
-        v0 = rng.uniform(-1, 1, size=min(A.shape) if solver == "arpack" else A.shape[0])
-        # The Lanczos solvers spend their time in single-threaded sparse
-        # products and in BLAS level-1/2 calls on vectors of length n_items;
-        # BLAS threads only add synchronization to those (2-3.5x slower on a
-        # busy 2-core machine, no faster on an idle one), so they run
-        # single-threaded.
-        with threadpool_limits(limits=1, user_api="blas"):
-            u, s, vt = svds(A, k=k, tol=tol, solver=solver, v0=v0)
-    order = np.argsort(s)[::-1]
-    u, s, vt = u[:, order], s[order], vt[order]
-    u, vt = svd_flip(u, vt, u_based_decision=False)
-    return s, vt.T
-
-
-def _relative_residuals(A, s, V):
-    """||A^T A v - s^2 v|| / s_1^2 per vector: how well each pair is converged.
-
-    Scaled by the largest eigenvalue (the norm of A^T A) rather than each
-    pair's own, so that pairs with a (numerically) zero eigenvalue of a
-    rank-deficient X do not report huge relative errors.
-    """
-    AtAV = A.T @ (A @ V)
-    lam = s**2
-    scale = lam.max(initial=0.0)
-    return np.linalg.norm(AtAV - V * lam, axis=0) / (scale if scale > 0 else 1.0)
-
-
-def _n_cpus():
-    """CPUs this process may use (affinity and cgroup quotas included), and
-    no more than a parallel sweep gives its worker process."""
-    return max(1, min(joblib.cpu_count(), worker_thread_limit() or joblib.cpu_count()))
-
-
-def _nearest_centroids(embedding, centers, n_links):
-    """Indices of the ``n_links`` nearest centroids of every row, nearest first.
-
-    Ties are broken by the lower centroid index (within the ``n_links``
-    selected; which of several centroids tied at the boundary is selected
-    is not specified).  Blocks of ``_LINK_BLOCK`` items are processed by one
-    thread per CPU: numpy's partition and sort release the GIL.
-    """
-    n_items, n_clusters = embedding.shape[0], centers.shape[0]
-    out = np.empty((n_items, n_links), dtype=np.int64)
-    # Squared distances up to the per-item constant ||x||^2, which does not
-    # change the ranking of the centroids of an item, by one product of the
-    # augmented rows [x, 1] . [-2c, ||c||^2] (no passes over the result).
-    left = np.hstack([embedding, np.ones((n_items, 1))])
-    center_sq = np.einsum("ij,ij->i", centers, centers)[:, None]
-    right = np.ascontiguousarray(np.hstack([-2.0 * centers, center_sq]).T)
-    local = threading.local()
-    sampled = None
-    if n_clusters >= _LINK_SAMPLE_MIN_CLUSTERS and 4 * n_links <= n_clusters:
-        # Every _LINK_SAMPLE_STRIDE-th centroid (K-means++ seeds them in
-        # random order) and the rank among them that bounds the n_links
-        # nearest from above for nearly every item.
-        columns = np.arange(0, n_clusters, _LINK_SAMPLE_STRIDE)
-        expected = columns.size * n_links / n_clusters
-        rank = int(np.ceil(expected + 4.0 * np.sqrt(expected) + 1))
-        if rank < columns.size:
-            sampled = (columns, rank)
-
-    def link(start):
-        block = left[start : start + _LINK_BLOCK]
-        if not hasattr(local, "buffer"):
-            # Reused: fresh (block, K) arrays would cost page faults every time.
-            local.buffer = np.empty((_LINK_BLOCK, n_clusters))
-        dist = np.dot(block, right, out=local.buffer[: len(block)])
-        rows = np.arange(len(block))
-        if sampled is not None:
-            rows = _link_below_threshold(dist, sampled, n_links, out[start : start + len(block)])
-            if not rows.size:
-                return
-        dist = dist[rows] if rows.size < len(block) else dist
-        if n_links < n_clusters:
-            part = np.argpartition(dist, n_links - 1, axis=1)[:, :n_links]
-            # Ascending centroid index, so that the stable sort below breaks
-            # distance ties by index.
-            part.sort(axis=1)
-        else:
-            part = np.broadcast_to(np.arange(n_clusters), dist.shape)
-        part_dist = np.take_along_axis(dist, part, axis=1)
-        order = np.argsort(part_dist, axis=1, kind="stable")
-        out[start + rows] = np.take_along_axis(part, order, axis=1)
-
-    starts = range(0, n_items, _LINK_BLOCK)
-    n_threads = min(_n_cpus(), len(starts))
-    with threadpool_limits(limits=1 if n_threads > 1 else None, user_api="blas"):
-        if n_threads > 1:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                list(pool.map(link, starts))
-        else:
-            for start in starts:
-                link(start)
-    return out
-
-
-def _link_below_threshold(dist, sampled, n_links, out):
-    """Link the rows of a block whose ``n_links`` nearest lie below a sampled bound.
-
-    For every row, the ``rank``-th smallest distance to the sampled
-    centroids bounds the distance of its ``n_links``-th nearest centroid
-    from above when at least ``n_links`` centroids lie within it (about 4
-    standard deviations of margin: nearly always).  Those centroids are
-    then the only ones sorted, by (distance, index), instead of an
-    ``argpartition`` of every row: at K = 15,000 and R = 1,500 the partition
-    was the largest part of the linking.  The selection is the same: all
-    centroids outside the bound are farther than the ``n_links`` kept.
-    Writes the linked rows of ``out``; returns the rows left to the caller.
-    """
-    columns, rank = sampled
-    bound = np.partition(dist[:, columns], rank - 1, axis=1)[:, rank - 1]
-    within = dist <= bound[:, None]
-    counts = within.sum(axis=1)
-    ok = np.flatnonzero(counts >= n_links)
-    if ok.size:
-        # nonzero lists every row's centroids in ascending index order, so
-        # the stable sort by distance breaks ties by index.
-        row_of, centroid = np.nonzero(within[ok])
-        starts = np.zeros(ok.size + 1, dtype=np.int64)
-        np.cumsum(counts[ok], out=starts[1:])
-        width = int(counts[ok].max())
-        padded = np.full((ok.size, width), np.inf)
-        ids = np.zeros((ok.size, width), dtype=np.int64)
-        position = np.arange(row_of.size) - starts[row_of]
-        padded[row_of, position] = dist[ok[row_of], centroid]
-        ids[row_of, position] = centroid
-        # numpy's default sort (about half the time of the stable one here),
-        # then the stable sort for the rows where distance ties among the
-        # first n_links + 1 could have been broken otherwise than by index.
-        keep = min(n_links + 1, width)
-        order = np.argsort(padded, axis=1)[:, :keep]
-        ranked = np.take_along_axis(padded, order, axis=1)
-        tied = np.flatnonzero((ranked[:, 1:] == ranked[:, :-1]).any(axis=1))
-        if tied.size:
-            order[tied] = np.argsort(padded[tied], axis=1, kind="stable")[:, :keep]
-        out[ok] = np.take_along_axis(ids, order[:, :n_links], axis=1)
-    return np.flatnonzero(counts < n_links)
-
-
-class _SquaredDistances:
-    """Squared Euclidean distances from rows of X to all rows, as float32.
-
-    One matrix product of the augmented rows [x, ||x||^2, 1] . [-2y, 1, ||y||^2]
-    gives ||x||^2 + ||y||^2 - 2 x.y in float64 without further passes over
-    the result; it is clipped at zero and rounded to float32 on the way out.
-    """
-
-    def __init__(self, X):
-        sq = np.einsum("ij,ij->i", X, X)[:, None]
-        ones = np.ones_like(sq)
-        self.left = np.hstack([X, sq, ones])
-        self.right = np.ascontiguousarray(np.hstack([-2.0 * X, ones, sq]).T)
-
-    def __call__(self, rows, out=None, buffer=None):
-        left = self.left[rows]
-        product = np.dot(left, self.right, out=None if buffer is None else buffer[: len(left)])
-        if out is None:
-            out = np.empty(product.shape, dtype=np.float32)
-        return np.maximum(product, 0.0, out=out, casting="same_kind")
-
-
-def _all_squared_distances(squared_distances, n_samples):
-    """The (n, n) float32 squared distances, by blocks of rows on one thread per CPU.
-
-    Each block is one float64 product with single-threaded BLAS (numpy
-    releases the GIL in it and in the rounding to float32), so the threads
-    share nothing: on the busy 2-core machine this took 0.4-0.6 of the time
-    of the same blocks computed in order by two-threaded BLAS.
-    """
-    all_dist = np.empty((n_samples, n_samples), dtype=np.float32)
-    local = threading.local()
-
-    def block(start):
-        if not hasattr(local, "buffer"):
-            local.buffer = np.empty((min(_LINK_BLOCK, n_samples), n_samples))
-        rows = slice(start, start + _LINK_BLOCK)
-        squared_distances(rows, out=all_dist[rows], buffer=local.buffer)
-
-    starts = range(0, n_samples, _LINK_BLOCK)
-    n_threads = min(_n_cpus(), len(starts))
-    with threadpool_limits(limits=1, user_api="blas"):
-        if n_threads > 1:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                list(pool.map(block, starts))
-        else:
-            for start in starts:
-                block(start)
-    np.fill_diagonal(all_dist, 0.0)  # exact, not round-off
-    return all_dist
-
-
-#: Items per block of the sampling sums of :func:`_kmeans_plusplus`.
-_SAMPLING_BLOCK = 256
-
-
-def _sample_by_weight(weights, targets):
-    """``np.searchsorted(np.cumsum(weights, dtype=float64), targets)``, clipped to the items.
-
-    A cumulative sum of all the weights is a sequential pass that took about
-    a quarter of the k-means++ step loop; here only the float64 sums of
-    blocks of ``_SAMPLING_BLOCK`` weights (pairwise summation, vectorized)
-    and the cumulative sums of the blocks the targets fall in are computed.
-    The partial sums are rounded differently from one sequential pass (at the
-    1e-16 relative level), which can only matter for a target at that
-    distance from a boundary.
-    """
-    n = weights.shape[0]
-    n_blocks = -(-n // _SAMPLING_BLOCK)
-    padded = np.zeros(n_blocks * _SAMPLING_BLOCK, dtype=weights.dtype)
-    padded[:n] = weights
-    blocks = padded.reshape(n_blocks, _SAMPLING_BLOCK)
-    ends = np.cumsum(blocks.sum(axis=1, dtype=np.float64))
-    block_ids = np.minimum(np.searchsorted(ends, targets), n_blocks - 1)
-    before = np.where(block_ids > 0, ends[block_ids - 1], 0.0)
-    within = before[:, None] + np.cumsum(blocks[block_ids], axis=1, dtype=np.float64)
-    offsets = np.minimum((within < targets[:, None]).sum(axis=1), _SAMPLING_BLOCK - 1)
-    return np.minimum(block_ids * _SAMPLING_BLOCK + offsets, n - 1)
-
-
-def _kmeans_plusplus(X, n_clusters, random_state):
-    """Greedy k-means++ seeding of dense X; returns the initial centers.
-
-    The algorithm and its random draws are those of
-    :func:`sklearn.cluster.kmeans_plusplus` (Arthur and Vassilvitskii 2007
-    with 2 + log(K) local trials per center, uniform sample weights): every
-    step draws the trials in proportion to the current squared distance to
-    the nearest center and keeps the one that reduces the potential most.
-    It is faster at large K (11 s instead of 29 s at K = 15,000 on 20,108
-    items, 2-core machine, before the changes of the second performance
-    pass; ``benchmarks/RESULTS.md`` has the current figures):
-
-    * with (2 + log K) * K draws among n points, most points are drawn many
-      times, so when that number exceeds n and the n x n squared distances
-      fit in ``_KMEANS_PP_CACHE_BYTES`` as float32 (n up to about 23,000),
-      they are computed once, in float64 by large matrix products on one
-      thread per CPU (:func:`_all_squared_distances`), and every step only
-      gathers the rows of its candidates;
-    * otherwise each step computes its candidates' rows with BLAS
-      single-threaded (the products are too small to share);
-    * in both cases the distances are rounded to float32, so the result does
-      not depend on the path; the relative rounding (6e-8) only moves
-      sampling boundaries, by far less than the sampling noise;
-    * the draws search block sums rather than one cumulative sum
-      (:func:`_sample_by_weight`), and the candidates' potentials are
-      summed in float64 as before.
-    """
-    n_samples, n_features = X.shape
-    n_local_trials = 2 + int(np.log(n_clusters))
-    squared_distances = _SquaredDistances(X)
-    precompute = (n_clusters - 1) * n_local_trials >= n_samples and (
-        4 * n_samples**2 <= _KMEANS_PP_CACHE_BYTES
-    )
-    if precompute:
-        all_dist = _all_squared_distances(squared_distances, n_samples)
-
-    def distances_from(ids):
-        if precompute:
-            return np.take(all_dist, ids, axis=0)  # a copy, faster than all_dist[ids]
-        dist = squared_distances(ids)
-        dist[np.arange(ids.size), ids] = 0.0
-        return dist
-
-    # The distances are float32 values, so their minima are too: ``closest``
-    # is exact in float32, and the sums are accumulated in float64.
-    centers = np.empty((n_clusters, n_features), dtype=X.dtype)
-    with threadpool_limits(limits=1, user_api="blas"):
-        first = random_state.choice(n_samples, p=np.full(n_samples, 1.0 / n_samples))
-        centers[0] = X[first]
-        closest = distances_from(np.array([first]))[0]
-        current_pot = closest.sum(dtype=np.float64)
-        for c in range(1, n_clusters):
-            rand_vals = random_state.uniform(size=n_local_trials) * current_pot
-            candidate_ids = _sample_by_weight(closest, rand_vals)
-            to_candidates = distances_from(candidate_ids)  # a fresh array: updated in place
-            np.minimum(to_candidates, closest, out=to_candidates)
-            candidates_pot = to_candidates.sum(axis=1, dtype=np.float64)
-            best = np.argmin(candidates_pot)
-            current_pot = candidates_pot[best]
-            closest = to_candidates[best]
-            centers[c] = X[candidate_ids[best]]
-    return centers
-
-
-def _kmeans(X, n_clusters, init, n_init, max_iter, random_state):
-    """K-means of dense X: the best of ``n_init`` runs of Lloyd's algorithm.
-
-    Same results as ``KMeans(n_clusters, init=init, n_init=n_init,
-    max_iter=max_iter, random_state=random_state)`` up to round-off, with the
-    k-means++ seeding done by :func:`_kmeans_plusplus` (scikit-learn's
-    greedy k-means++ makes K (2 + log K) small BLAS calls: 29 of the 40 s of
-    K-means at K = 15,000 on 20,108 items).
-    """
-    if init != "k-means++":
-        return KMeans(
-            n_clusters=n_clusters, init=init, n_init=n_init, max_iter=max_iter, random_state=random_state
-        ).fit(X)
-    best = None
-    for _ in range(n_init):
-        centers = _kmeans_plusplus(X, n_clusters, random_state)
-        kmeans = KMeans(
-            n_clusters=n_clusters, init=centers, n_init=1, max_iter=max_iter, random_state=random_state
-        ).fit(X)
-        if best is None or kmeans.inertia_ < best.inertia_:
-            best = kmeans
-    return best
-
-
-# auto_wrap_output_keys=None: transform's output is sparse and carries the
-# connectivity, which no pandas or polars container could hold; set_output
 # below accepts the Pipeline-wide setting and documents that.
 class ItemGrouper(
     VersionedStateMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
@@ -453,6 +113,10 @@ class ItemGrouper(
     K-means, and each item is linked to its R nearest centroids.  The result,
     ``connectivity_``, is the K x n_items boolean mask of a sparse and wide
     autoencoder layer: hidden unit k is connected to the items of group k.
+
+    .. versionchanged:: 0.1
+       Parameters are keyword-only; passing them positionally is deprecated
+       and will raise a ``TypeError`` in 0.2.
 
     Parameters
     ----------
@@ -539,11 +203,11 @@ class ItemGrouper(
 
     Attributes
     ----------
-    connectivity_ : scipy.sparse.csr_array of shape (n_groups, n_items), dtype bool
-        ``connectivity_[k, i]`` is True when item i belongs to group k
-        (``n_groups`` is ``n_clusters_``).  Every
-        column has exactly ``overlap_`` True entries.
-    embedding_ : ndarray of shape (n_items, n_dims)
+    connectivity_ : scipy.sparse.csr_array of shape (K, n_items), dtype bool
+        ``connectivity_[k, i]`` is True when item i belongs to group k, with
+        K = ``n_clusters_``.  Every column has exactly ``overlap_`` True
+        entries.
+    embedding_ : ndarray of shape (n_items, n_components)
         The normalized item embedding that K-means clustered.
     spectrum_ : ndarray of shape (n_components,)
         Eigenvalues of Delta (``method="laplacian"``) or singular values of X
@@ -556,8 +220,8 @@ class ItemGrouper(
         and capped at the number of distinct item embeddings.
     n_components_ : int
         F, the embedding dimension used.
-    cluster_centers_ : ndarray of shape (n_groups, n_dims)
-        K-means centroids (``n_dims`` is ``n_components_``).
+    cluster_centers_ : ndarray of shape (K, F)
+        K-means centroids (K = ``n_clusters_``, F = ``n_components_``).
     labels_ : ndarray of shape (n_items,)
         The K-means cluster of every item.
     item_groups_ : ndarray of shape (n_items, R)
@@ -619,8 +283,10 @@ class ItemGrouper(
         "binarize": ["boolean"],
     }
 
+    @deprecate_positional_args
     def __init__(
         self,
+        *,
         n_clusters="auto",
         overlap="auto",
         n_components="auto",

@@ -9,12 +9,12 @@ left out of the average (their value is NaN when ``average=False``).
 from numbers import Integral
 
 import numpy as np
-import torch
 import scipy.sparse as sp
+import torch
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._validation import _binarize_interactions
+from ._validation import as_interaction_matrix
 
 __all__ = [
     "recall_at_k",
@@ -479,7 +479,7 @@ def score_recommender(estimator, X, y=None, *, metric="ndcg@100", held_out_fract
                     f"y must be a held-out matrix of X's shape {tuple(fold_in.shape)}, got "
                     f"{tuple(held_out.shape)}."
                 )
-        held_out = _binarize_interactions(held_out, name="y")
+        held_out = as_interaction_matrix(held_out, name="y", binarize=True)
     values = evaluate_rankings(estimator.decision_function, fold_in, held_out, [metric])[metric]
     if np.all(np.isnan(values)):
         raise ValueError(

@@ -12,9 +12,10 @@ removed from validation and test users.
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
+
+from ._validation import as_interaction_matrix
 
 __all__ = ["split_fold_in", "split_users", "strong_generalization_split", "DEFAULT_SPLIT_SEED"]
 
@@ -22,27 +23,6 @@ __all__ = ["split_fold_in", "split_users", "strong_generalization_split", "DEFAU
 #: (and two users of the package) evaluate on the same users.  It is the seed
 #: of Liang et al.'s published preprocessing code.
 DEFAULT_SPLIT_SEED = 98765
-
-
-def _as_csr(X, name="X"):
-    if sp.issparse(X):
-        X = sp.csr_array(X)
-    else:
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"{name} must be 2D (n_users, n_items), got shape {X.shape}.")
-        X = sp.csr_array(X)
-    if not np.isfinite(X.data).all():
-        raise ValueError(
-            f"{name} contains NaN or infinity; implicit feedback must be finite: drop or fill "
-            "those entries first."
-        )
-    if X.nnz and X.data.min() < 0:
-        raise ValueError(f"{name} contains negative values; implicit feedback must be >= 0.")
-    X = X.copy()
-    X.eliminate_zeros()
-    X.sort_indices()
-    return X
 
 
 @validate_params(
@@ -88,7 +68,7 @@ def split_fold_in(X, *, held_out_fraction=0.2, min_items=5, random_state=DEFAULT
     >>> held_out.sum(axis=1).tolist(), fold_in.sum(axis=1).tolist()
     ([1, 0], [4, 2])
     """
-    X = _as_csr(X)
+    X = as_interaction_matrix(X)
     rng = check_random_state(random_state)
     counts = np.diff(X.indptr)
     n_held = np.where(counts >= min_items, np.floor(held_out_fraction * counts).astype(np.int64), 0)
@@ -144,7 +124,7 @@ def split_users(n_users, *, n_validation, n_test, random_state=DEFAULT_SPLIT_SEE
     (6, 2, 2)
     """
     sizes = []
-    for name, value in (("n_validation", n_validation), ("n_test", n_test)):
+    for value in (n_validation, n_test):
         size = int(value) if isinstance(value, Integral) else int(np.floor(value * n_users))
         sizes.append(size)
     if sum(sizes) >= n_users:
@@ -217,7 +197,7 @@ def strong_generalization_split(
     >>> split.train.shape[0], split.test_fold_in.shape[0]
     (160, 20)
     """
-    X = _as_csr(X)
+    X = as_interaction_matrix(X)
     rng = check_random_state(random_state)
     train_users, val_users, test_users = split_users(
         X.shape[0], n_validation=n_validation, n_test=n_test, random_state=rng

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from conftest import real_folder
 
 from sklearn_swdae import FCDAERecommender, PopularityRecommender

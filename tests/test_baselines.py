@@ -50,7 +50,7 @@ _SMALL = dict(max_iter=2, batch_size=16, device="cpu", random_state=0, validatio
         FCDAERecommender(n_hidden=4, activity_l1=1e-3, **_SMALL),
         PrunedDAERecommender(n_hidden=4, sparsity=0.5, retrain_iter=1, **_SMALL),
         CDAERecommender(n_hidden=4, **_SMALL),
-        SLIMRecommender(l1=0.1, l2=0.1),
+        SLIMRecommender(l1=0.1, alpha=0.1),
         WMFRecommender(n_factors=2, max_iter=2, n_jobs=1, random_state=0),
     ],
     expected_failed_checks=recommender_expected_failed_checks,
@@ -101,7 +101,7 @@ def trained(planted):
 def test_ease_matches_explicit_closed_form():
     X = (np.random.RandomState(0).rand(30, 8) < 0.3).astype(float)
     l2 = 2.0
-    model = EASERecommender(l2=l2).fit(X)
+    model = EASERecommender(alpha=l2).fit(X)
     # Steck (2019): B = I - P diagMat(1 / diag(P)), P = (X^T X + l2 I)^-1.
     P = np.linalg.solve(X.T @ X + l2 * np.eye(8), np.eye(8))
     B = np.eye(8) - P / np.diag(P)
@@ -112,7 +112,7 @@ def test_ease_matches_explicit_closed_form():
 
 
 def test_ease_beats_popularity(planted):
-    ease = EASERecommender(l2=10.0).fit(planted.train)
+    ease = EASERecommender(alpha=10.0).fit(planted.train)
     pop = PopularityRecommender().fit(planted.train)
     ease_score = ease.score(planted.test_fold_in, planted.test_held_out)
     pop_score = pop.score(planted.test_fold_in, planted.test_held_out)
@@ -249,7 +249,7 @@ def test_joblib_round_trip(tmp_path, trained, planted, index):
 
 
 def test_ease_joblib_round_trip(tmp_path, planted):
-    model = EASERecommender(l2=10.0).fit(planted.train)
+    model = EASERecommender(alpha=10.0).fit(planted.train)
     joblib.dump(model, tmp_path / "ease.joblib")
     loaded = joblib.load(tmp_path / "ease.joblib")
     np.testing.assert_array_equal(loaded.predict(planted.test_fold_in), model.predict(planted.test_fold_in))

@@ -52,8 +52,8 @@ ESTIMATORS = {
     "multdae": MultDAERecommender(n_hidden=16, **_TRAINING),
     "multvae": MultVAERecommender(n_hidden=16, n_latent=4, **_TRAINING),
     "popularity": PopularityRecommender(),
-    "ease": EASERecommender(l2=10.0),
-    "slim": SLIMRecommender(l1=0.1, l2=0.1),
+    "ease": EASERecommender(alpha=10.0),
+    "slim": SLIMRecommender(l1=0.1, alpha=0.1),
     "wmf": WMFRecommender(n_factors=4, max_iter=2, n_jobs=1, random_state=0),
 }
 

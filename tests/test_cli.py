@@ -8,10 +8,9 @@ import sys
 import time
 
 import joblib
-import numpy as np
 import pytest
 
-from sklearn_swdae import EASERecommender, cli
+from sklearn_swdae import EASERecommender, _commands
 from sklearn_swdae.cli import build_parser, main
 from sklearn_swdae.datasets import make_interactions
 
@@ -66,10 +65,10 @@ def test_results_on_stdout_progress_on_stderr(log_csv, capsys):
 
 
 def test_a_quiet_model_gets_still_training_lines(log_csv, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(_commands, "HEARTBEAT_S", 0.05)
     said = []
-    say = cli._say
-    monkeypatch.setattr(cli, "_say", lambda message: (said.append(message), say(message)))
+    say = _commands.say
+    monkeypatch.setattr(_commands, "say", lambda message: (said.append(message), say(message)))
     fit = EASERecommender.fit
 
     def quiet_fit(self, X, y=None):

@@ -52,7 +52,7 @@ def test_threshold_removes_active_users(split, popularity):
     assert set(short.users) < set(everyone.users)
 
 
-@pytest.mark.parametrize("make_model", [PopularityRecommender, lambda: EASERecommender(l2=50.0)])
+@pytest.mark.parametrize("make_model", [PopularityRecommender, lambda: EASERecommender(alpha=50.0)])
 def test_equals_evaluate_rankings_on_the_subset(split, make_model):
     model = make_model().fit(split.train)
     cold = evaluate_cold_start(
@@ -78,7 +78,10 @@ def test_accepts_a_score_function(split, popularity):
 def test_single_user_has_nan_standard_error():
     fold_in = sp.csr_array(np.array([[1, 0, 0, 0], [1, 1, 1, 0]]))
     held_out = sp.csr_array(np.array([[0, 1, 0, 0], [0, 0, 0, 1]]))
-    scores = lambda X: np.tile([4.0, 3.0, 2.0, 1.0], (X.shape[0], 1))
+
+    def scores(X):
+        return np.tile([4.0, 3.0, 2.0, 1.0], (X.shape[0], 1))
+
     cold = evaluate_cold_start(scores, fold_in, held_out, max_history=1, metrics=["recall@1"])
     assert cold.users.tolist() == [0]
     assert cold.mean["recall@1"] == 1.0  # item 0 is seen, item 1 is ranked first

@@ -143,7 +143,7 @@ def test_load_movielens_reconstructed_1m(tmp_path):
     assert np.isnan(ml.data[0, 0]) and ml.data[0, 1] == 5
     assert ml.item_titles.tolist() == ["Peach (1996)", "Cuckoo (1975)"]
     dataset = preprocess_interactions(ml.data, min_rating=4)
-    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
+    X = dataset.data
     np.testing.assert_array_equal(X.toarray(), [[0, 1], [1, 0]])
 
 
@@ -656,7 +656,7 @@ def test_preprocess_values():
     X = preprocess_interactions(np.array([[1, -1]]), min_rating=0).data
     assert X.toarray().tolist() == [[1]]
     dataset = preprocess_interactions(sp.csr_array(np.array([[np.nan, 2.0], [0, 0]])))
-    X, users, items = dataset.data, dataset.user_indices, dataset.item_indices
+    X, users = dataset.data, dataset.user_indices
     assert X.nnz == 2 and users.tolist() == [0]  # NaN: an interaction of unknown rating
     with pytest.raises(ValueError, match="preset"):
         preprocess_interactions(np.ones((2, 2)), "ml-1m")
@@ -726,7 +726,6 @@ def test_make_interactions_disjoint_groups():
 
 
 from conftest import real_folder  # noqa: E402
-
 
 # (name, users, items, ratings, rating histogram, after ratings >= 4 and
 # users >= 5: users, items, interactions).  The raw counts are those of each

@@ -12,8 +12,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae._data_parallel import _DataParallel, _ShardGenerator
+from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.distributed import data_parallel, main
 from sklearn_swdae.layers import dense_dropout, sparse_dropout
 
@@ -131,3 +131,36 @@ def test_torchrun_two_gloo_ranks_match_one_process(tmp_path, monkeypatch):
         torch.testing.assert_close(ddp_state[name], value, rtol=0, atol=1e-5, msg=name)
     # Not trivially equal: training moved the weights away from their start.
     assert single.history_[0]["train_loss"] != single.history_[-1]["train_loss"]
+
+
+def test_main_without_torchrun_trains_one_process_and_writes_the_model_file(tmp_path, monkeypatch):
+    """Without torchrun's environment, main is 'swdae fit' in one process.
+
+    Guards the shared command layer: main once unpacked the preprocessed
+    dataset (a Bunch) as a tuple and exited with status 2.
+    """
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "log.csv"
+    _write_log(data, n_users=80)
+    out = tmp_path / "model.joblib"
+    options = [
+        "--data", str(data), "--format", "csv", "--user-col", "user", "--item-col", "item",
+        "--n-clusters", "8", "--overlap", "2", "--n-components", "4", "--max-iter", "2",
+        "--device", "cpu", "--verbose", "0", "--out", str(out),
+    ]  # fmt: skip
+    assert main(options) == 0
+    bundle = joblib.load(out)
+    assert bundle["kind"] == "sklearn-swdae model"
+    assert bundle["model"].n_features_in_ == len(bundle["item_ids"]) == 40
+    assert str(bundle["item_ids"][0]).startswith("i")
+
+
+def test_main_reports_a_bad_input_as_one_line_with_the_rank(tmp_path, monkeypatch, capsys):
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    status = main(["--data", str(tmp_path / "missing.csv"), "--format", "csv", "--user-col", "u",
+                   "--item-col", "i", "--out", str(tmp_path / "m.joblib")])  # fmt: skip
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("swdae: error (rank 0): ")

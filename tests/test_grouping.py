@@ -376,22 +376,22 @@ def test_solver_residual_warning_is_quiet_for_lanczos(small_data, recwarn):
 def test_kmeans_plusplus_matches_sklearn(monkeypatch, cache_bytes, n_samples, n_clusters):
     from sklearn.cluster import kmeans_plusplus
 
-    import sklearn_swdae.grouping as grouping
+    import sklearn_swdae._clustering as clustering
 
     if cache_bytes is not None:
-        monkeypatch.setattr(grouping, "_KMEANS_PP_CACHE_BYTES", cache_bytes)
+        monkeypatch.setattr(clustering, "_KMEANS_PP_CACHE_BYTES", cache_bytes)
     X = np.random.RandomState(0).normal(size=(n_samples, 5))
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     for seed in range(3):
         expected, _ = kmeans_plusplus(X, n_clusters, random_state=seed)
-        centers = grouping._kmeans_plusplus(X, n_clusters, np.random.RandomState(seed))
+        centers = clustering._kmeans_plusplus(X, n_clusters, np.random.RandomState(seed))
         np.testing.assert_array_equal(centers, expected)
 
 
 def test_kmeans_matches_sklearn():
     from sklearn.cluster import KMeans
 
-    from sklearn_swdae.grouping import _kmeans
+    from sklearn_swdae._clustering import _kmeans
 
     X = np.random.RandomState(0).normal(size=(400, 6))
     for init in ["k-means++", "random"]:
@@ -405,14 +405,14 @@ def test_kmeans_matches_sklearn():
 @pytest.mark.parametrize("n_cpus", [1, 3])
 @pytest.mark.parametrize("n_links", [1, 4, 9, 12])
 def test_nearest_centroids_brute_force(monkeypatch, n_cpus, n_links):
-    import sklearn_swdae.grouping as grouping
+    import sklearn_swdae._clustering as clustering
 
-    monkeypatch.setattr(grouping, "_LINK_BLOCK", 7)  # several blocks and a ragged last one
-    monkeypatch.setattr(grouping, "_n_cpus", lambda: n_cpus)
+    monkeypatch.setattr(clustering, "_LINK_BLOCK", 7)  # several blocks and a ragged last one
+    monkeypatch.setattr(clustering, "_n_cpus", lambda: n_cpus)
     rng = np.random.RandomState(0)
     X = rng.randint(0, 3, size=(50, 3)).astype(float)  # small integers: exact distances, many ties
     centers = np.vstack([X[:8], X[:4]])  # duplicated centroids tie exactly
-    got = grouping._nearest_centroids(X, centers, n_links)
+    got = clustering._nearest_centroids(X, centers, n_links)
     dist = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
     expected = np.argsort(dist, axis=1, kind="stable")[:, :n_links]
     # Same distances in the same (nearest first) order ...
@@ -432,21 +432,21 @@ def test_nearest_centroids_sampled_bound_brute_force(monkeypatch, n_cpus, n_link
     # the centroids within it), forced at small K; small-integer data tie
     # exactly, so rows also go through the stable re-sort and, when the bound
     # holds fewer than n_links centroids, the argpartition fallback.
-    import sklearn_swdae.grouping as grouping
+    import sklearn_swdae._clustering as clustering
 
-    monkeypatch.setattr(grouping, "_LINK_BLOCK", 9)
-    monkeypatch.setattr(grouping, "_LINK_SAMPLE_MIN_CLUSTERS", 1)
-    monkeypatch.setattr(grouping, "_LINK_SAMPLE_STRIDE", 3)
-    monkeypatch.setattr(grouping, "_n_cpus", lambda: n_cpus)
+    monkeypatch.setattr(clustering, "_LINK_BLOCK", 9)
+    monkeypatch.setattr(clustering, "_LINK_SAMPLE_MIN_CLUSTERS", 1)
+    monkeypatch.setattr(clustering, "_LINK_SAMPLE_STRIDE", 3)
+    monkeypatch.setattr(clustering, "_n_cpus", lambda: n_cpus)
     rng = np.random.RandomState(1)
     X = np.vstack([rng.randint(0, 3, size=(40, 3)).astype(float), rng.normal(size=(40, 3))])
     centers = np.vstack([X[:30], X[:5], rng.normal(size=(10, 3))])  # 45 centroids, 5 duplicated
     calls = []
-    original = grouping._link_below_threshold
+    original = clustering._link_below_threshold
     monkeypatch.setattr(
-        grouping, "_link_below_threshold", lambda *a: calls.append(1) or original(*a)
+        clustering, "_link_below_threshold", lambda *a: calls.append(1) or original(*a)
     )
-    got = grouping._nearest_centroids(X, centers, n_links)
+    got = clustering._nearest_centroids(X, centers, n_links)
     assert calls  # the sampled path ran
     dist = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
     expected = np.argsort(dist, axis=1, kind="stable")[:, :n_links]
@@ -460,16 +460,16 @@ def test_nearest_centroids_sampled_bound_brute_force(monkeypatch, n_cpus, n_link
 
 @pytest.mark.parametrize("block", [1, 4, 256])
 def test_sample_by_weight_is_searchsorted_of_the_cumulative_sum(monkeypatch, block):
-    import sklearn_swdae.grouping as grouping
+    import sklearn_swdae._clustering as clustering
 
-    monkeypatch.setattr(grouping, "_SAMPLING_BLOCK", block)
+    monkeypatch.setattr(clustering, "_SAMPLING_BLOCK", block)
     rng = np.random.RandomState(0)
     weights = rng.rand(1001).astype(np.float32)
     weights[rng.rand(1001) < 0.3] = 0.0  # zero-weight items are never drawn
     weights[-5:] = 0.0
     total = weights.sum(dtype=np.float64)
     targets = np.concatenate([rng.uniform(size=200) * total, [total, total * (1 + 1e-9), 1e-30]])
-    got = grouping._sample_by_weight(weights, targets)
+    got = clustering._sample_by_weight(weights, targets)
     expected = np.clip(np.searchsorted(np.cumsum(weights, dtype=np.float64), targets), None, 1000)
     np.testing.assert_array_equal(got[:-2], expected[:-2])
     assert weights[got[:-2]].all()

@@ -28,7 +28,7 @@ def popularity_score(planted):
 
 @pytest.fixture(scope="module")
 def slim(planted):
-    return SLIMRecommender(l1=0.5, l2=1.0).fit(planted.train)
+    return SLIMRecommender(l1=0.5, alpha=1.0).fit(planted.train)
 
 
 def test_slim_solves_one_constrained_elastic_net_per_item(slim, planted):
@@ -53,7 +53,7 @@ def test_slim_weights_are_sparse_non_negative_with_zero_diagonal(slim):
 
 @pytest.mark.slow  # starting the worker processes (which import torch) takes seconds
 def test_slim_parallel_workers_give_the_same_weights(slim, planted):
-    parallel = SLIMRecommender(l1=0.5, l2=1.0, n_jobs=2).fit(planted.train)
+    parallel = SLIMRecommender(l1=0.5, alpha=1.0, n_jobs=2).fit(planted.train)
     np.testing.assert_array_equal(parallel.coef_.toarray(), slim.coef_.toarray())
 
 
@@ -65,8 +65,8 @@ def test_slim_beats_popularity_and_round_trips(tmp_path, slim, planted, populari
 
 
 def test_slim_stronger_l1_is_sparser(planted):
-    weak = SLIMRecommender(l1=0.1, l2=0.1).fit(planted.train)
-    strong = SLIMRecommender(l1=50.0, l2=0.1).fit(planted.train)
+    weak = SLIMRecommender(l1=0.1, alpha=0.1).fit(planted.train)
+    strong = SLIMRecommender(l1=50.0, alpha=0.1).fit(planted.train)
     assert strong.coef_.nnz < weak.coef_.nnz
 
 
@@ -76,7 +76,7 @@ def test_slim_stronger_l1_is_sparser(planted):
 @pytest.fixture(scope="module")
 def wmf(planted):
     pytest.importorskip("implicit")
-    return WMFRecommender(n_factors=8, weight=5.0, l2=0.1, n_jobs=1, random_state=0).fit(planted.train)
+    return WMFRecommender(n_factors=8, weight=5.0, alpha=0.1, n_jobs=1, random_state=0).fit(planted.train)
 
 
 def test_wmf_folds_new_users_in_by_exact_least_squares(wmf, planted):
@@ -106,7 +106,7 @@ def test_wmf_round_trip_and_seed(tmp_path, wmf, planted):
     np.testing.assert_allclose(
         loaded.decision_function(planted.test_fold_in), wmf.decision_function(planted.test_fold_in), rtol=1e-5
     )
-    again = WMFRecommender(n_factors=8, weight=5.0, l2=0.1, n_jobs=1, random_state=0).fit(planted.train)
+    again = WMFRecommender(n_factors=8, weight=5.0, alpha=0.1, n_jobs=1, random_state=0).fit(planted.train)
     np.testing.assert_array_equal(again.item_factors_, wmf.item_factors_)
 
 
@@ -115,7 +115,7 @@ def test_wmf_round_trip_and_seed(tmp_path, wmf, planted):
 
 def test_ease_and_popularity_counts(planted):
     m = planted.train.shape[1]
-    ease = EASERecommender(l2=10.0).fit(planted.train)
+    ease = EASERecommender(alpha=10.0).fit(planted.train)
     assert ease.n_parameters_ == m * (m - 1) and ease.n_flops_ == 2 * m * (m - 1)
     pop = PopularityRecommender().fit(planted.train)
     assert pop.n_parameters_ == m and pop.n_flops_ == 0

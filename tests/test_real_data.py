@@ -6,8 +6,8 @@ Skipped when ``shared/data`` is absent.  The full measurements are made by
 
 import numpy as np
 import pytest
-
 from conftest import real_folder
+
 from sklearn_swdae import ItemGrouper, PopularityRecommender, SparseWideDAERecommender
 from sklearn_swdae.datasets import load_movielens, preprocess_interactions
 from sklearn_swdae.metrics import evaluate_rankings

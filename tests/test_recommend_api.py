@@ -40,7 +40,7 @@ def X():
 
 @pytest.fixture(scope="module")
 def ease(X):
-    return EASERecommender(l2=10.0).fit(X)
+    return EASERecommender(alpha=10.0).fit(X)
 
 
 def _small_grouper():
@@ -96,7 +96,7 @@ def test_items_and_filter_items_together(ease, X):
 
 def test_filtered_recommendations_keep_the_bounded_batches(X):
     """filter_items / items never build the users x items matrix at once."""
-    model = EASERecommender(l2=10.0).fit(X)
+    model = EASERecommender(alpha=10.0).fit(X)
     expected = model.recommend(X, top_n=5, filter_items=[0, 1], items=np.arange(2, 20))
     model._prediction_batch_size = 7
     seen_rows = []
@@ -183,7 +183,7 @@ def test_short_lists_are_padded_with_an_invalid_index():
 
 
 def test_ease_and_slim_similar_items_are_the_item_item_weights(X):
-    for model in (EASERecommender(l2=10.0).fit(X), SLIMRecommender(l1=0.1, l2=0.1).fit(X)):
+    for model in (EASERecommender(alpha=10.0).fit(X), SLIMRecommender(l1=0.1, alpha=0.1).fit(X)):
         coef = model.coef_.toarray() if sp.issparse(model.coef_) else model.coef_
         similar, scores = model.similar_items([0, 5], top_n=4, return_scores=True)
         for row, item in enumerate([0, 5]):
@@ -300,7 +300,7 @@ def test_return_ids_needs_ids(ease, X):
 def test_a_model_fitted_on_a_dataframe_returns_its_ids(X, ids):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(X.toarray(), columns=ids)
-    model = EASERecommender(l2=10.0).fit(df)
+    model = EASERecommender(alpha=10.0).fit(df)
     np.testing.assert_array_equal(model.item_ids_, ids)
     top = model.recommend(df.iloc[:5], top_n=4)
     named = model.recommend(df.iloc[:5], top_n=4, return_ids=True)
@@ -333,7 +333,7 @@ def test_ids_through_a_pipeline_with_string_columns(X):
 
 def test_refit_without_a_dataframe_forgets_the_ids(X):
     pd = pytest.importorskip("pandas")
-    model = EASERecommender(l2=10.0).fit(pd.DataFrame(X.toarray(), columns=[f"i{j}" for j in range(N_ITEMS)]))
+    model = EASERecommender(alpha=10.0).fit(pd.DataFrame(X.toarray(), columns=[f"i{j}" for j in range(N_ITEMS)]))
     assert hasattr(model, "item_ids_")
     assert not hasattr(clone(model).fit(X), "item_ids_")
     assert not hasattr(model.fit(X), "item_ids_")

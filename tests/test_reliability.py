@@ -32,8 +32,8 @@ from sklearn_swdae import (
     MultVAERecommender,
     PopularityRecommender,
     SparseWideDAERecommender,
+    _memory,
 )
-from sklearn_swdae import _memory
 from sklearn_swdae._persistence import torch_state_from_bytes
 from sklearn_swdae.checkpoint import Checkpoint
 from sklearn_swdae.datasets import load_interactions, make_interactions, preprocess_interactions
@@ -61,7 +61,7 @@ def _estimators():
         MultDAERecommender(n_hidden=6, **common),
         MultVAERecommender(n_hidden=6, n_latent=3, **common),
         PopularityRecommender(),
-        EASERecommender(l2=10.0),
+        EASERecommender(alpha=10.0),
     ]
 
 

@@ -26,7 +26,8 @@ from .._persistence import torch_state_from_bytes, torch_state_to_bytes
 from .._parallel import inner_thread_limit, limit_torch_threads
 from .._torch_utils import csr_to_torch, resolve_device
 from .._validation import check_interactions
-from ..base import BaseRecommender, cosine_similarities
+from .._similarities import cosine_similarities
+from ..base import BaseRecommender
 from ..defaults import auto_batch_size
 from ..layers import count_flops, count_parameters
 from ..model_selection import split_fold_in

@@ -11,8 +11,16 @@ home).
 
 from ._citeulike import load_citeulike
 from ._fetch import fetch_movielens, get_data_home
-from ._loaders import load_interactions, load_movielens, load_msd_taste_profile, load_netflix
-from ._preprocessing import PREPROCESSING_PRESETS, SPLIT_PRESETS, paper_split, preprocess_interactions
+from ._interactions_file import load_interactions
+from ._movielens import load_movielens
+from ._msd import load_msd_taste_profile
+from ._netflix import load_netflix
+from ._preprocessing import (
+    PREPROCESSING_PRESETS,
+    SPLIT_PRESETS,
+    paper_split,
+    preprocess_interactions,
+)
 from ._synthetic import make_interactions
 
 __all__ = [

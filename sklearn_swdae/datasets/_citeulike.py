@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._loaders import _interactions_bunch
+from ._readers import _interactions_bunch
 
 
 def load_citeulike(path):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sklearn.datasets import get_data_home as get_sklearn_data_home
 
-from ._loaders import _normalize_variant, load_movielens
+from ._movielens import _normalize_variant, load_movielens
 
 __all__ = ["fetch_movielens", "get_data_home"]
 

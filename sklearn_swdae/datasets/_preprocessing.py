@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._validation import as_interaction_matrix
 from ..model_selection import DEFAULT_SPLIT_SEED, strong_generalization_split
 
 __all__ = ["PREPROCESSING_PRESETS", "SPLIT_PRESETS", "paper_split", "preprocess_interactions"]
@@ -46,20 +47,6 @@ def _labels(X):
                 pass
         return X.to_numpy(), np.asarray(X.index), np.asarray(columns), {}
     return X, None, None, {}
-
-
-def _as_csr(X):
-    if sp.issparse(X):
-        X = sp.csr_array(X, copy=True)
-    else:
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2D (n_users, n_items), got an array of shape {X.shape}.")
-        if X.dtype.kind not in "biuf":
-            raise ValueError(f"X must be numeric, got dtype {X.dtype}.")
-        X = sp.csr_array(X)
-    X.sum_duplicates()
-    return X
 
 
 @validate_params(
@@ -196,7 +183,9 @@ def preprocess_interactions(X, preset=None, *, min_rating=None, min_user_items=N
     min_item_users = settings.get("min_item_users") or 0
 
     X, user_ids, item_ids, fields = _labels(X)
-    X = _as_csr(X)
+    # NaN (an unknown rating), infinities and negative ratings are judged below,
+    # against min_rating.
+    X = as_interaction_matrix(X, check_values=False, eliminate_zeros=False)
     for ids, what, size in ((user_ids, "user_ids", X.shape[0]), (item_ids, "item_ids", X.shape[1])):
         if ids is not None and len(ids) != size:
             raise ValueError(f"{what} has {len(ids)} entries for the {size} {what[:4]}s of the data.")
