@@ -169,9 +169,7 @@ def load_dataset(name, args):
         bunch = load_movielens(Path(args.data_root) / name)
         label = name
     preset = None if args.min_rating is not None else "ml-20m"
-    X = preprocess_interactions(
-        bunch.data, preset, min_rating=args.min_rating, min_user_items=args.min_user_items
-    ).data
+    X = preprocess_interactions(bunch.data, preset, min_rating=args.min_rating, min_user_items=args.min_user_items).data
     return label, X
 
 
@@ -274,8 +272,9 @@ def default_candidate(key, ctx):
         params["grouper"].set_params(random_state=ctx.args.seed)
         if ctx.args.quick:
             params["max_iter"] = ctx.args.epochs
-        return [({"paper": True, "K": K}, SparseWideDAERecommender(
-            **params, device=ctx.device, random_state=ctx.args.seed))]
+        return [
+            ({"paper": True, "K": K}, SparseWideDAERecommender(**params, device=ctx.device, random_state=ctx.args.seed))
+        ]
     if key not in _DEFAULT_MODELS:
         raise LookupError("no default configuration (it is defined relative to another model's pick)")
     cls = _DEFAULT_MODELS[key]
@@ -285,9 +284,11 @@ def default_candidate(key, ctx):
         except ImportError:
             raise LookupError("the optional 'implicit' package is not installed") from None
     params = cls().get_params()
-    kwargs = {name: value for name, value in
-              (("device", ctx.device), ("random_state", ctx.args.seed), ("n_jobs", ctx.args.n_jobs))
-              if name in params}
+    kwargs = {
+        name: value
+        for name, value in (("device", ctx.device), ("random_state", ctx.args.seed), ("n_jobs", ctx.args.n_jobs))
+        if name in params
+    }
     if ctx.args.quick and "max_iter" in params:
         kwargs["max_iter"] = ctx.args.epochs
     return [({"defaults": True}, cls(**kwargs))]
@@ -306,8 +307,10 @@ def candidates(key, ctx):
         if not ks:
             raise LookupError(f"every K of --k-grid {args.k_grid} exceeds the {ctx.n_items} items")
         return [
-            ({"K": K, "R": links(ctx, K)},
-             SparseWideDAERecommender(grouper=grouper(ctx, K), **ctx.autoencoder_params()))
+            (
+                {"K": K, "R": links(ctx, K)},
+                SparseWideDAERecommender(grouper=grouper(ctx, K), **ctx.autoencoder_params()),
+            )
             for K in ks
         ]
     if key == "swdae-p":
@@ -325,8 +328,12 @@ def candidates(key, ctx):
                 f"Mult-VAE's {budget:,} parameters need K > n_items = {m} at R = {ctx.args.overlap:g} K "
                 f"(K = {m} gives {most:,})"
             ) from None
-        return [({"K": K, "R": links(ctx, K), "budget": budget},
-                 SparseWideDAERecommender(grouper=grouper(ctx, K), **ctx.autoencoder_params()))]
+        return [
+            (
+                {"K": K, "R": links(ctx, K), "budget": budget},
+                SparseWideDAERecommender(grouper=grouper(ctx, K), **ctx.autoencoder_params()),
+            )
+        ]
     if key == "fcdae":
         return [({"n_hidden": h}, FCDAERecommender(n_hidden=h, **ctx.autoencoder_params())) for h in args.fc_grid]
     if key in ("fc-prune", "fc-reg"):
@@ -336,20 +343,28 @@ def candidates(key, ctx):
             width = args.fc_grid[0]
         if key == "fc-prune":
             grid = [0.5] if quick else [0.5, 0.9]
-            return [({"n_hidden": width, "sparsity": s},
-                     PrunedDAERecommender(n_hidden=width, sparsity=s, **ctx.autoencoder_params()))
-                    for s in grid]
+            return [
+                (
+                    {"n_hidden": width, "sparsity": s},
+                    PrunedDAERecommender(n_hidden=width, sparsity=s, **ctx.autoencoder_params()),
+                )
+                for s in grid
+            ]
         grid = [1e-3] if quick else [1e-4, 1e-3, 1e-2]
-        return [({"n_hidden": width, "activity_l1": lam},
-                 FCDAERecommender(n_hidden=width, activity_l1=lam, **ctx.autoencoder_params()))
-                for lam in grid]
+        return [
+            (
+                {"n_hidden": width, "activity_l1": lam},
+                FCDAERecommender(n_hidden=width, activity_l1=lam, **ctx.autoencoder_params()),
+            )
+            for lam in grid
+        ]
     if key == "multvae":
-        return [({"n_hidden": 600, "n_latent": 200, "anneal_cap": 0.2},
-                 MultVAERecommender(600, 200, **multvae_params(ctx)))]
+        return [
+            ({"n_hidden": 600, "n_latent": 200, "anneal_cap": 0.2}, MultVAERecommender(600, 200, **multvae_params(ctx)))
+        ]
     if key == "multdae":
         # Liang et al.'s L2 of 0.01 / batch_size as Adam weight decay (see the docstring).
-        return [({"n_hidden": 200, "alpha": 4e-5},
-                 MultDAERecommender(200, **ctx.autoencoder_params(alpha=4e-5)))]
+        return [({"n_hidden": 200, "alpha": 4e-5}, MultDAERecommender(200, **ctx.autoencoder_params(alpha=4e-5)))]
     if key == "cdae":
         return [({"n_hidden": 200}, CDAERecommender(200, **ctx.autoencoder_params()))]
     if key == "ease":
@@ -365,9 +380,14 @@ def candidates(key, ctx):
             raise LookupError("the optional 'implicit' package is not installed") from None
         weights = [10.0] if quick else [2.0, 5.0, 10.0, 30.0, 50.0, 100.0]
         factors = [100] if quick else [100, 200]
-        return [({"n_factors": k, "weight": w},
-                 WMFRecommender(n_factors=k, weight=w, n_jobs=args.n_jobs, random_state=args.seed))
-                for k in factors for w in weights]
+        return [
+            (
+                {"n_factors": k, "weight": w},
+                WMFRecommender(n_factors=k, weight=w, n_jobs=args.n_jobs, random_state=args.seed),
+            )
+            for k in factors
+            for w in weights
+        ]
     if key == "popularity":
         return [({}, PopularityRecommender())]
     raise ValueError(f"unknown model {key!r}; choose from {', '.join(ALL_MODELS)}")
@@ -399,11 +419,17 @@ def search(key, ctx):
         seconds = time.perf_counter() - tic
         config = {**config, **resolved_settings(model)}
         validation = evaluate(model, split.validation_fold_in, split.validation_held_out)
-        record = {"config": config, "fit_seconds": seconds, "validation": validation,
-                  "best_epoch": getattr(model, "best_epoch_", None)}
+        record = {
+            "config": config,
+            "fit_seconds": seconds,
+            "validation": validation,
+            "best_epoch": getattr(model, "best_epoch_", None),
+        }
         tried.append(record)
-        log(f"  {LABELS[key]:<10} {json.dumps(config):<42} val NDCG@100 {validation['ndcg@100']:.4f}"
-            f"  fit {seconds:6.1f}s")
+        log(
+            f"  {LABELS[key]:<10} {json.dumps(config):<42} val NDCG@100 {validation['ndcg@100']:.4f}"
+            f"  fit {seconds:6.1f}s"
+        )
         if best is None or validation["ndcg@100"] > best[1]["validation"]["ndcg@100"]:
             best = (model, record)
         else:
@@ -414,8 +440,10 @@ def search(key, ctx):
     if not ctx.args.validation_only:
         test = result["test"] = evaluate(model, split.test_fold_in, split.test_held_out)
         test.update(personalisation(model, split.test_fold_in, split.train))
-        log(f"  {LABELS[key]:<10} selected {json.dumps(record['config'])}: test NDCG@100 "
-            f"{test['ndcg@100']:.4f} ± {test['ndcg@100_se']:.4f}")
+        log(
+            f"  {LABELS[key]:<10} selected {json.dumps(record['config'])}: test NDCG@100 "
+            f"{test['ndcg@100']:.4f} ± {test['ndcg@100_se']:.4f}"
+        )
     return {
         "model": LABELS[key],
         "key": key,
@@ -432,8 +460,21 @@ def search(key, ctx):
 
 
 # Searches that reuse another model's pick run after it.
-_ORDER = ("popularity", "ease", "slim", "wmf", "multvae", "multdae", "cdae",
-          "fcdae", "fc-prune", "fc-reg", "swdae", "swdae-paper", "swdae-p")
+_ORDER = (
+    "popularity",
+    "ease",
+    "slim",
+    "wmf",
+    "multvae",
+    "multdae",
+    "cdae",
+    "fcdae",
+    "fc-prune",
+    "fc-reg",
+    "swdae",
+    "swdae-paper",
+    "swdae-p",
+)
 
 
 def warm_up(device):
@@ -469,8 +510,10 @@ def run_dataset(name, args, device):
         "command": " ".join(sys.argv),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    log(f"{label}: {meta['users']} users x {meta['items']} items, {meta['interactions']} interactions; "
-        f"{meta['train_users']} train / {meta['validation_users']} validation / {meta['test_users']} test users")
+    log(
+        f"{label}: {meta['users']} users x {meta['items']} items, {meta['interactions']} interactions; "
+        f"{meta['train_users']} train / {meta['validation_users']} validation / {meta['test_users']} test users"
+    )
     ctx = Context(split, args, device)
     rows = []
     tic = time.perf_counter()
@@ -491,8 +534,7 @@ def _config_text(config):
     if config.get("defaults"):
         rest = {k: v for k, v in config.items() if k != "defaults"}
         return "defaults" + (f" ({_config_text(rest)})" if rest else "")
-    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items()
-                     if k != "budget")
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items() if k != "budget")
 
 
 def _millions(n):
@@ -507,8 +549,7 @@ def _reported(meta):
 def markdown_table(meta, rows):
     part, count = _reported(meta)
     lines = [
-        f"### {meta['dataset']}: {meta[count]} {part} users "
-        f"({meta['users']} users x {meta['items']} items)",
+        f"### {meta['dataset']}: {meta[count]} {part} users ({meta['users']} users x {meta['items']} items)",
         "",
         "| model | selected on validation | Recall@20 | Recall@50 | NDCG@100 | coverage@20 "
         "| popularity rank@20 | parameters (M) | flops (M) | fit (s) | validation NDCG@100 |",
@@ -549,8 +590,9 @@ def plot(meta, rows, path):
     for row in run:
         t = row[part]
         ax.errorbar(row["n_parameters"], t["ndcg@100"], yerr=t["ndcg@100_se"], fmt="o", capsize=3)
-        ax.annotate(row["model"], (row["n_parameters"], t["ndcg@100"]), textcoords="offset points",
-                    xytext=(5, 4), fontsize=8)
+        ax.annotate(
+            row["model"], (row["n_parameters"], t["ndcg@100"]), textcoords="offset points", xytext=(5, 4), fontsize=8
+        )
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
     ax.set_ylabel(f"{part} NDCG@100 (± s.e.)")
@@ -588,16 +630,34 @@ def parse_args(argv=None):
     parser.add_argument("--rating-col", default=None, help="omit for binary logs (then --min-rating 0)")
     parser.add_argument("--min-rating", type=float, default=None, help="default: the paper's 4 (ML-20M preset)")
     parser.add_argument("--min-user-items", type=int, default=None)
-    parser.add_argument("--models", nargs="+", default=None, choices=ALL_MODELS,
-                        help="default: every model ('swdae-paper' with --settings defaults only)")
-    parser.add_argument("--settings", choices=["paper", "defaults"], default="paper",
-                        help="'paper': the paper's settings and grids (Table 3); 'defaults': every model "
-                        "once, at the package's defaults")
-    parser.add_argument("--paper-k", type=int, default=1000,
-                        help="K of the 'swdae-paper' row of --settings defaults (SW-DAE at the paper's "
-                        "settings, for a side-by-side fit time and accuracy)")
-    parser.add_argument("--k-grid", type=int, nargs="+", default=[1000, 2000, 3000, 4000, 5000, 6000],
-                        help="SW-DAE's K values (paper: multiples of 1000); K > n_items are dropped")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        choices=ALL_MODELS,
+        help="default: every model ('swdae-paper' with --settings defaults only)",
+    )
+    parser.add_argument(
+        "--settings",
+        choices=["paper", "defaults"],
+        default="paper",
+        help="'paper': the paper's settings and grids (Table 3); 'defaults': every model "
+        "once, at the package's defaults",
+    )
+    parser.add_argument(
+        "--paper-k",
+        type=int,
+        default=1000,
+        help="K of the 'swdae-paper' row of --settings defaults (SW-DAE at the paper's "
+        "settings, for a side-by-side fit time and accuracy)",
+    )
+    parser.add_argument(
+        "--k-grid",
+        type=int,
+        nargs="+",
+        default=[1000, 2000, 3000, 4000, 5000, 6000],
+        help="SW-DAE's K values (paper: multiples of 1000); K > n_items are dropped",
+    )
     parser.add_argument("--overlap", type=float, default=0.1, help="SW-DAE's R / K (paper: 0.1)")
     parser.add_argument("--fc-grid", type=int, nargs="+", default=[200, 600, 1000], help="FC-DAE widths")
     parser.add_argument("--epochs", type=int, default=100, help="epochs of every autoencoder (paper: 100)")
@@ -606,14 +666,20 @@ def parse_args(argv=None):
     parser.add_argument("--validation-users", type=float, default=0.1)
     parser.add_argument("--test-users", type=float, default=0.1)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--n-jobs", type=int, default=-1,
-                        help="worker processes of SLIM, threads of WMF (-1: all cores)")
+    parser.add_argument(
+        "--n-jobs", type=int, default=-1, help="worker processes of SLIM, threads of WMF (-1: all cores)"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 3 epochs, one K (40) and one FC width (32) unless given, "
-                        "one or two configs per model")
-    parser.add_argument("--validation-only", action="store_true",
-                        help="configuration studies: report validation users, never evaluate test users")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 3 epochs, one K (40) and one FC width (32) unless given, one or two configs per model",
+    )
+    parser.add_argument(
+        "--validation-only",
+        action="store_true",
+        help="configuration studies: report validation users, never evaluate test users",
+    )
     parser.add_argument("--out", default="bench_accuracy_results", help="output folder")
     args = parser.parse_args(argv)
     names = list(args.datasets or [])
@@ -641,8 +707,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     device = resolve_device(args.device)
-    log(f"device {device}{' (' + torch.cuda.get_device_name(device) + ')' if device.type == 'cuda' else ''}; "
-        f"datasets {', '.join(args.names)}; models {', '.join(args.models)}")
+    log(
+        f"device {device}{' (' + torch.cuda.get_device_name(device) + ')' if device.type == 'cuda' else ''}; "
+        f"datasets {', '.join(args.names)}; models {', '.join(args.models)}"
+    )
     warm_up(device)
     out = Path(args.out)
     tables = []

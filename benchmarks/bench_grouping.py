@@ -101,9 +101,7 @@ def worker(args):
                 "peak_gib": peak_kib / 2**20,
                 "peak_kind": peak_kind,
                 "max_residual": float(np.max(grouper.spectrum_residuals_)),
-                "inertia": float(
-                    ((grouper.embedding_ - grouper.cluster_centers_[grouper.labels_]) ** 2).sum()
-                ),
+                "inertia": float(((grouper.embedding_ - grouper.cluster_centers_[grouper.labels_]) ** 2).sum()),
                 "code": os.environ.get("BENCH_CODE_LABEL", "working tree"),
             }
         )
@@ -187,8 +185,7 @@ def main(argv=None):
     gen = time.perf_counter() - tic
     density = X.nnz / (n_users * n_items)
     print(
-        f"X: {n_users} users x {n_items} items, {X.nnz} interactions (density {density:.4f}), "
-        f"generated in {gen:.1f} s"
+        f"X: {n_users} users x {n_items} items, {X.nnz} interactions (density {density:.4f}), generated in {gen:.1f} s"
     )
     versions = _versions()
     cpu = cpu_description()

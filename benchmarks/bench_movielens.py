@@ -94,9 +94,7 @@ def main(argv=None):
         "--precisions", nargs="+", default=["float32"], help="float32, tf32, bfloat16 (GPU speed options)"
     )
     parser.add_argument("--out", default=None, help="append one JSON record per line here")
-    parser.add_argument(
-        "--validation-only", action="store_true", help="compare configurations; never touch test users"
-    )
+    parser.add_argument("--validation-only", action="store_true", help="compare configurations; never touch test users")
     args = parser.parse_args(argv)
 
     X, split = load_split(args.dataset, args.data_root)
@@ -132,15 +130,28 @@ def main(argv=None):
     if args.validation_only:
         return
     model, validation, config, seconds = best
-    log({"model": "SW-DAE", "selected": config, "fit_seconds": round(seconds, 1),
-         "validation": validation, "test": evaluate(model, split.test_fold_in, split.test_held_out)},
-        args.out)
+    log(
+        {
+            "model": "SW-DAE",
+            "selected": config,
+            "fit_seconds": round(seconds, 1),
+            "validation": validation,
+            "test": evaluate(model, split.test_fold_in, split.test_held_out),
+        },
+        args.out,
+    )
     tic = time.perf_counter()
     popularity = PopularityRecommender().fit(split.train)
     seconds = time.perf_counter() - tic
-    log({"model": "Popularity", "fit_seconds": round(seconds, 3),
-         "validation": evaluate(popularity, split.validation_fold_in, split.validation_held_out),
-         "test": evaluate(popularity, split.test_fold_in, split.test_held_out)}, args.out)
+    log(
+        {
+            "model": "Popularity",
+            "fit_seconds": round(seconds, 3),
+            "validation": evaluate(popularity, split.validation_fold_in, split.validation_held_out),
+            "test": evaluate(popularity, split.test_fold_in, split.test_held_out),
+        },
+        args.out,
+    )
 
 
 if __name__ == "__main__":

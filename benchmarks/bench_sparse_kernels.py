@@ -105,12 +105,14 @@ def main(argv=None):
                     layer.col_indices, h_columns, layer.crow_indices[:-1], mode="sum", per_sample_weights=values
                 ),
                 "CSR sparse.mm": lambda: torch.sparse.mm(weight, h_columns),
-                "embedding_bag, then row-major copy": lambda: F.embedding_bag(
-                    layer.col_indices, h_columns, layer.crow_indices[:-1], mode="sum", per_sample_weights=values
-                )
-                .t()
-                .contiguous()
-                .t(),
+                "embedding_bag, then row-major copy": lambda: (
+                    F.embedding_bag(
+                        layer.col_indices, h_columns, layer.crow_indices[:-1], mode="sum", per_sample_weights=values
+                    )
+                    .t()
+                    .contiguous()
+                    .t()
+                ),
                 "embedding_bag, 64-user blocks": lambda: _bag_product(
                     h_rows, layer.crow_indices, layer.col_indices, values, m
                 ).t(),

@@ -58,9 +58,7 @@ def _search(args, n_jobs):
             ("group", ItemGrouper(random_state=0)),
             (
                 "dae",
-                SparseWideDAERecommender(
-                    max_iter=args.epochs, device="cpu", random_state=0, validation_fraction=None
-                ),
+                SparseWideDAERecommender(max_iter=args.epochs, device="cpu", random_state=0, validation_fraction=None),
             ),
         ]
     )

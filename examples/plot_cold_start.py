@@ -37,11 +37,18 @@ from sklearn_swdae.model_selection import strong_generalization_split
 
 parser = argparse.ArgumentParser(description="Cold-start evaluation (paper section 5.8)")
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
-parser.add_argument("--dataset", choices=["ml-100k", "ml-1m", "ml-latest-small"], default=None,
-                    help="a MovieLens folder of --data-root (default: generated data)")
-parser.add_argument("--data-root", default=Path(get_data_home()) / "movielens",
-                    help="folder holding the MovieLens folders (default: the movielens folder of "
-                         "sklearn_swdae.datasets.get_data_home(), where fetch_movielens stores them)")
+parser.add_argument(
+    "--dataset",
+    choices=["ml-100k", "ml-1m", "ml-latest-small"],
+    default=None,
+    help="a MovieLens folder of --data-root (default: generated data)",
+)
+parser.add_argument(
+    "--data-root",
+    default=Path(get_data_home()) / "movielens",
+    help="folder holding the MovieLens folders (default: the movielens folder of "
+    "sklearn_swdae.datasets.get_data_home(), where fetch_movielens stores them)",
+)
 parser.add_argument("--max-iter", type=int, default=None, help="epochs of every autoencoder")
 parser.add_argument("--test-fraction", type=float, default=0.1, help="share of test users")
 parser.add_argument("--device", default="auto", help='torch device: "auto" (CUDA if available), "cpu", "cuda"')
@@ -55,7 +62,12 @@ args, _ = parser.parse_known_args()  # sphinx-gallery passes its own argv
 if args.dataset is None:
     n_users, n_items, n_groups = (1500, 200, 10) if args.fast else (6000, 1000, 40)
     X, _ = make_interactions(
-        n_users, n_items, n_groups, density=0.1, activity_dispersion=1.0, noise=0.05,
+        n_users,
+        n_items,
+        n_groups,
+        density=0.1,
+        activity_dispersion=1.0,
+        noise=0.05,
         random_state=0,
     )
     source = f"generated ({n_users} users, {n_items} items)"
@@ -72,9 +84,11 @@ else:
 split = strong_generalization_split(X, n_validation=0.1, n_test=args.test_fraction)
 # Users with fewer than 5 items have no held-out items and are never scored.
 history = np.diff(split.test_fold_in.indptr)[np.diff(split.test_held_out.indptr) > 0]
-print(f"{source}: {X.shape[0]} users x {X.shape[1]} items; {split.train.shape[0]} training and "
-      f"{history.size} scored test users, fold-in sizes {history.min()}..{history.max()} "
-      f"(median {np.median(history):.0f})")
+print(
+    f"{source}: {X.shape[0]} users x {X.shape[1]} items; {split.train.shape[0]} training and "
+    f"{history.size} scored test users, fold-in sizes {history.min()}..{history.max()} "
+    f"(median {np.median(history):.0f})"
+)
 
 # %%
 # The models
@@ -105,18 +119,19 @@ for name, model in models.items():
 # every test user (the usual evaluation).
 thresholds = np.unique(np.ceil(np.percentile(history, [10, 25, 50, 75, 100])).astype(int))
 metrics = ("recall@20", "ndcg@100")
-results = {name: [evaluate_cold_start(model, split.test_fold_in, split.test_held_out,
-                                      max_history=int(t), metrics=metrics)
-                  for t in thresholds]
-           for name, model in models.items()}
+results = {
+    name: [
+        evaluate_cold_start(model, split.test_fold_in, split.test_held_out, max_history=int(t), metrics=metrics)
+        for t in thresholds
+    ]
+    for name, model in models.items()
+}
 
 print(f"\n{'fold-in <=':>10}{'users':>7}  " + "".join(f"{name:>22}" for name in models))
 for metric in metrics:
     print(metric)
     for j, t in enumerate(thresholds):
-        cells = "".join(
-            f"{r[j].mean[metric]:>14.4f} ± {r[j].sem[metric]:.4f}" for r in results.values()
-        )
+        cells = "".join(f"{r[j].mean[metric]:>14.4f} ± {r[j].sem[metric]:.4f}" for r in results.values())
         print(f"{t:>10}{results['SW-DAE'][j].n_users:>7}  {cells}")
 
 # %%
@@ -128,16 +143,13 @@ for ax, metric in zip(axes, ("ndcg@100", "recall@20")):
     for offset, (name, rows) in zip(np.linspace(-0.06, 0.06, len(results)), results.items()):
         means = [r.mean[metric] for r in rows]
         sems = [r.sem[metric] for r in rows]
-        ax.errorbar(np.arange(len(thresholds)) + offset, means, yerr=sems, marker="o",
-                    capsize=3, label=name)
-    ax.set_xticks(range(len(thresholds)), [f"<= {t}\n({n} users)" for t, n in zip(thresholds, n_kept)],
-                  fontsize=8)
+        ax.errorbar(np.arange(len(thresholds)) + offset, means, yerr=sems, marker="o", capsize=3, label=name)
+    ax.set_xticks(range(len(thresholds)), [f"<= {t}\n({n} users)" for t, n in zip(thresholds, n_kept)], fontsize=8)
     ax.set_xlabel("test users' fold-in size")
     ax.set_ylabel(f"{metric} (mean ± s.e.)")
     ax.grid(alpha=0.3)
 axes[0].legend(fontsize=8)
-fig.suptitle(f"Cold start on {source}: test users with a short fold-in "
-             f"({max_iter} epochs)", fontsize=10)
+fig.suptitle(f"Cold start on {source}: test users with a short fold-in ({max_iter} epochs)", fontsize=10)
 fig.tight_layout()
 if args.out:
     fig.savefig(args.out, dpi=100)

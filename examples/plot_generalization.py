@@ -28,8 +28,9 @@ from sklearn_swdae.diagnostics import WeightDiagnostics
 parser = argparse.ArgumentParser(description="Generalization diagnostics (Figure 4)")
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
 parser.add_argument("--dataset", default="generated", help="'generated' or a MovieLens folder, e.g. ml-100k")
-parser.add_argument("--data-home", default=None,
-                    help="folder holding the MovieLens folders (default: <data home>/movielens)")
+parser.add_argument(
+    "--data-home", default=None, help="folder holding the MovieLens folders (default: <data home>/movielens)"
+)
 parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default 4 fast, else 50)")
 parser.add_argument("--n-clusters", type=int, default=None, help="K (default 32 fast, else 1000)")
 parser.add_argument("--output", default=None, help="save the figure to this PNG file")
@@ -76,8 +77,12 @@ for name, model in models.items():
     axes[2].plot(epochs_run, [r["train_loss"] for r in model.history_], label=name)
     axes[3].plot(epochs_run, [r["ndcg@100"] for r in model.history_], label=name)
 axes[1].set_yscale("log")
-titles = ["(a) encoder spectral norm", "(b) generalization bound (encoder + decoder)",
-          "(c) training loss", "(c) validation NDCG@100"]
+titles = [
+    "(a) encoder spectral norm",
+    "(b) generalization bound (encoder + decoder)",
+    "(c) training loss",
+    "(c) validation NDCG@100",
+]
 for ax, title in zip(axes, titles):
     ax.set_title(title)
     ax.set_xlabel("epoch")

@@ -45,11 +45,18 @@ from sklearn_swdae.model_selection import strong_generalization_split
 
 parser = argparse.ArgumentParser(description="Genres of SW-DAE's item groups (paper section 5.10)")
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
-parser.add_argument("--dataset", choices=["ml-100k", "ml-1m", "ml-latest-small"], default=None,
-                    help="a MovieLens folder of --data-root (default: generated data)")
-parser.add_argument("--data-root", default=Path(get_data_home()) / "movielens",
-                    help="folder holding the MovieLens folders (default: the movielens folder of "
-                         "sklearn_swdae.datasets.get_data_home(), where fetch_movielens stores them)")
+parser.add_argument(
+    "--dataset",
+    choices=["ml-100k", "ml-1m", "ml-latest-small"],
+    default=None,
+    help="a MovieLens folder of --data-root (default: generated data)",
+)
+parser.add_argument(
+    "--data-root",
+    default=Path(get_data_home()) / "movielens",
+    help="folder holding the MovieLens folders (default: the movielens folder of "
+    "sklearn_swdae.datasets.get_data_home(), where fetch_movielens stores them)",
+)
 parser.add_argument("--max-iter", type=int, default=None, help="epochs of SW-DAE")
 parser.add_argument("--device", default="auto", help='torch device: "auto" (CUDA if available), "cpu", "cuda"')
 parser.add_argument("--out", default=None, help="save the figure to this PNG file")
@@ -89,8 +96,7 @@ else:
 split = strong_generalization_split(X, n_validation=0.1, n_test=0.1)
 # Columns that no training user consumed were dropped by the split.
 item_genres, titles = item_genres[split.item_indices], titles[split.item_indices]
-print(f"{source}: {split.train.shape[0]} training users x {split.train.shape[1]} items, "
-      f"{len(genre_names)} genres")
+print(f"{source}: {split.train.shape[0]} training users x {split.train.shape[1]} items, {len(genre_names)} genres")
 
 # %%
 # The item groups
@@ -103,9 +109,11 @@ tic = time.perf_counter()
 grouper = ItemGrouper(n_clusters=K, overlap=0.1, n_components=n_components, random_state=0)
 grouper.fit(split.train)
 sizes = np.asarray(grouper.connectivity_.sum(axis=1)).ravel()
-print(f"ItemGrouper: K={K} groups, R={grouper.overlap_} links per item, group sizes "
-      f"{sizes.min()}..{sizes.max()} (median {np.median(sizes):.0f}), "
-      f"{time.perf_counter() - tic:.1f}s")
+print(
+    f"ItemGrouper: K={K} groups, R={grouper.overlap_} links per item, group sizes "
+    f"{sizes.min()}..{sizes.max()} (median {np.median(sizes):.0f}), "
+    f"{time.perf_counter() - tic:.1f}s"
+)
 
 # %%
 # Table 8: the top three genres of a few units
@@ -113,9 +121,14 @@ print(f"ItemGrouper: K={K} groups, R={grouper.overlap_} links per item, group si
 # For each genre of the paper's Table 8, the unit (with at least
 # ``min_group_size`` items) whose group has the largest share of it.
 composition = group_genre_composition(grouper, item_genres)
-units = [int(top_units_for_genre(grouper, item_genres, genre, n_units=1, genre_names=genre_names,
-                                 min_group_size=min_group_size)[0])
-         for genre in described]
+units = [
+    int(
+        top_units_for_genre(
+            grouper, item_genres, genre, n_units=1, genre_names=genre_names, min_group_size=min_group_size
+        )[0]
+    )
+    for genre in described
+]
 print(f"\n{'genre':<14}{'unit':>6}{'items':>7}  top three genres (% of the group's items)")
 for genre, (unit, top) in zip(described, top_genres_of_units(composition, genre_names, units).items()):
     cells = ", ".join(f"{name} ({100 * share:.0f}%)" for name, share in top)
@@ -126,8 +139,9 @@ for genre, (unit, top) in zip(described, top_genres_of_units(composition, genre_
 # --------------------------------------------------------
 fig, axes = plt.subplots(1, len(shown_genres), figsize=(5.2 * len(shown_genres), 6.5))
 for ax, genre in zip(axes, shown_genres):
-    top = top_units_for_genre(grouper, item_genres, genre, n_units=25, genre_names=genre_names,
-                              min_group_size=min_group_size)
+    top = top_units_for_genre(
+        grouper, item_genres, genre, n_units=25, genre_names=genre_names, min_group_size=min_group_size
+    )
     plot_genre_heatmap(composition, top, genre_names, ax=ax, title=f"top {top.size} units: {genre}")
 fig.suptitle(f"Genre composition of SW-DAE's item groups on {source} (K={K}, R=0.1 K)", fontsize=10)
 fig.tight_layout()
@@ -141,17 +155,22 @@ if args.out:
 # SW-DAE on those groups; the first test user with held-out items has their
 # top recommendation explained by the units that add the most to its logit.
 model = SparseWideDAERecommender(
-    connectivity=grouper.connectivity_, max_iter=max_iter, learning_rate=learning_rate,
-    device=args.device, random_state=0,
+    connectivity=grouper.connectivity_,
+    max_iter=max_iter,
+    learning_rate=learning_rate,
+    device=args.device,
+    random_state=0,
 )
 tic = time.perf_counter()
 model.fit(split.train)
 print(f"\nSW-DAE: {max_iter} epochs in {time.perf_counter() - tic:.1f}s, best epoch {model.best_epoch_}")
 user = int(np.flatnonzero(np.diff(split.test_held_out.indptr) > 0)[0])
 why = explain_recommendation(model, split.test_fold_in[[user]], n_units=3)
-print(f"\ntest user {user} ({split.test_fold_in[[user]].nnz} items seen): top recommendation "
-      f"{titles[why.item]!r}, logit {why.logit:.3f} = bias {why.bias:.3f} + "
-      f"{why.contributions.sum():.3f} from the units")
+print(
+    f"\ntest user {user} ({split.test_fold_in[[user]].nnz} items seen): top recommendation "
+    f"{titles[why.item]!r}, logit {why.logit:.3f} = bias {why.bias:.3f} + "
+    f"{why.contributions.sum():.3f} from the units"
+)
 for unit, share, seen in zip(why.units, why.unit_contributions, why.unit_history):
     leading = ", ".join(name for name, _ in top_genres_of_units(composition, genre_names, [unit])[unit])
     examples = "; ".join(str(t) for t in titles[seen[:3]])

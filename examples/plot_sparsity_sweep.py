@@ -24,8 +24,9 @@ from sklearn_swdae.analysis import load_example_split, sparsity_sweep
 parser = argparse.ArgumentParser(description="Sparsity sweep (Figures 6 and 7)")
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
 parser.add_argument("--dataset", default="generated", help="'generated' or a MovieLens folder, e.g. ml-100k")
-parser.add_argument("--data-home", default=None,
-                    help="folder holding the MovieLens folders (default: <data home>/movielens)")
+parser.add_argument(
+    "--data-home", default=None, help="folder holding the MovieLens folders (default: <data home>/movielens)"
+)
 parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default 3 fast, else 50)")
 parser.add_argument("--n-clusters", type=int, default=None, help="K (default 32 fast, else 1000)")
 parser.add_argument("--output", default=None, help="save the figure to this PNG file")

@@ -27,11 +27,16 @@ from sklearn_swdae.analysis import load_example_split
 parser = argparse.ArgumentParser(description="Stacked SW-DAE (section 3.4)")
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
 parser.add_argument("--dataset", default="generated", help="'generated' or a MovieLens folder, e.g. ml-100k")
-parser.add_argument("--data-home", default=None,
-                    help="folder holding the MovieLens folders (default: <data home>/movielens)")
+parser.add_argument(
+    "--data-home", default=None, help="folder holding the MovieLens folders (default: <data home>/movielens)"
+)
 parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default 3 fast, else 50)")
 parser.add_argument(
-    "--layers", type=int, nargs=3, default=None, metavar="K",
+    "--layers",
+    type=int,
+    nargs=3,
+    default=None,
+    metavar="K",
     help="K_1 K_2 K_3 (default 32 16 8 fast, else 1000 200 50)",
 )
 parser.add_argument("--output", default=None, help="save the figure to this PNG file")

@@ -25,8 +25,9 @@ from sklearn_swdae.analysis import load_example_split, width_sweep
 parser = argparse.ArgumentParser(description="Width sweep (Figure 5)")
 parser.add_argument("--fast", action="store_true", help="small generated data, few epochs")
 parser.add_argument("--dataset", default="generated", help="'generated' or a MovieLens folder, e.g. ml-100k")
-parser.add_argument("--data-home", default=None,
-                    help="folder holding the MovieLens folders (default: <data home>/movielens)")
+parser.add_argument(
+    "--data-home", default=None, help="folder holding the MovieLens folders (default: <data home>/movielens)"
+)
 parser.add_argument("--epochs", type=int, default=None, help="epochs per model (default 3 fast, else 50)")
 parser.add_argument("--widths", type=int, nargs="+", default=None, help="values of K")
 parser.add_argument("--output", default=None, help="save the figure to this PNG file")
@@ -57,8 +58,11 @@ for r in records:
 # %%
 # NDCG@100 and Recall@20 against the width
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
-panels = [("validation_ndcg@100", "validation NDCG@100"), ("test_ndcg@100", "test NDCG@100"),
-          ("test_recall@20", "test Recall@20")]
+panels = [
+    ("validation_ndcg@100", "validation NDCG@100"),
+    ("test_ndcg@100", "test NDCG@100"),
+    ("test_recall@20", "test Recall@20"),
+]
 for ax, (key, label) in zip(axes, panels):
     for model in dict.fromkeys(r["model"] for r in records):
         rows = [r for r in records if r["model"] == model]

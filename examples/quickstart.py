@@ -30,9 +30,7 @@ n_users, n_items, n_groups, epochs = (1500, 200, 10, 10) if args.fast else (6000
 
 # %%
 # Data and split
-X, planted = make_interactions(
-    n_users, n_items, n_groups, density=0.05, groups_per_user=2, noise=0.05, random_state=0
-)
+X, planted = make_interactions(n_users, n_items, n_groups, density=0.05, groups_per_user=2, noise=0.05, random_state=0)
 split = strong_generalization_split(X, n_validation=0.1, n_test=0.1)
 print(f"{X.shape[0]} users x {X.shape[1]} items, {X.nnz} interactions")
 print(f"train users {split.train.shape[0]}, test users {split.test_fold_in.shape[0]}")

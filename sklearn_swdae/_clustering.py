@@ -251,9 +251,7 @@ def _kmeans_plusplus(X, n_clusters, random_state):
     n_samples, n_features = X.shape
     n_local_trials = 2 + int(np.log(n_clusters))
     squared_distances = _SquaredDistances(X)
-    precompute = (n_clusters - 1) * n_local_trials >= n_samples and (
-        4 * n_samples**2 <= _KMEANS_PP_CACHE_BYTES
-    )
+    precompute = (n_clusters - 1) * n_local_trials >= n_samples and (4 * n_samples**2 <= _KMEANS_PP_CACHE_BYTES)
     if precompute:
         all_dist = _all_squared_distances(squared_distances, n_samples)
 

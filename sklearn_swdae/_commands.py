@@ -126,9 +126,7 @@ def load_data(args):
     else:
         if not (args.user_col and args.item_col):
             raise CommandError(f"--format {fmt} needs --user-col and --item-col (the column names).")
-        bunch = load_interactions(
-            args.data, args.user_col, args.item_col, args.rating_col, format=fmt
-        )
+        bunch = load_interactions(args.data, args.user_col, args.item_col, args.rating_col, format=fmt)
     return bunch
 
 
@@ -310,9 +308,7 @@ def cmd_demo(args):
         f"generating {args.users} users x {args.items} items with {args.groups} planted "
         "overlapping item groups (sklearn_swdae.datasets.make_interactions) ..."
     )
-    X, _ = make_interactions(
-        args.users, args.items, args.groups, density=0.05, noise=0.05, random_state=args.seed
-    )
+    X, _ = make_interactions(args.users, args.items, args.groups, density=0.05, noise=0.05, random_state=args.seed)
     run_protocol(X, args)
 
 

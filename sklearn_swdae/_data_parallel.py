@@ -119,9 +119,7 @@ class _DataParallel(SingleProcess):
         if share > 0:
             (loss * share).backward()
         params = [p for p in module.parameters() if p.requires_grad]
-        flat = torch.cat(
-            [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]
-        )
+        flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
         dist.all_reduce(flat, group=self.group)
         offset = 0
         for p in params:

@@ -29,12 +29,12 @@ def deprecate_positional_args(func=None, *, names=None):
     if func is None:
         return functools.partial(deprecate_positional_args, names=names)
     signature = inspect.signature(func)
-    n_positional = sum(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in signature.parameters.values()
+    n_positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in signature.parameters.values())
+    former = (
+        list(names)
+        if names is not None
+        else [name for name, p in signature.parameters.items() if p.kind == p.KEYWORD_ONLY]
     )
-    former = list(names) if names is not None else [
-        name for name, p in signature.parameters.items() if p.kind == p.KEYWORD_ONLY
-    ]
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -43,8 +43,7 @@ def deprecate_positional_args(func=None, *, names=None):
             return func(*args, **kwargs)
         if len(extra) > len(former):
             raise TypeError(
-                f"{func.__qualname__}() takes at most {len(former)} positional parameters, "
-                f"got {len(extra)}."
+                f"{func.__qualname__}() takes at most {len(former)} positional parameters, got {len(extra)}."
             )
         passed = dict(zip(former, extra))
         shown = ", ".join(f"{name}={value!r}" for name, value in passed.items())

@@ -1,6 +1,5 @@
 """The item embedding of the grouping stage: the spectrum of the co-occurrence matrix (Algorithms 1 and 2)."""
 
-
 import numpy as np
 from scipy.sparse.linalg import svds
 from sklearn.utils.extmath import randomized_svd, svd_flip
@@ -24,9 +23,7 @@ def _top_right_singular(A, k, solver, tol, random_state):
     so that the embedding does not depend on the solver's arbitrary signs.
     """
     if solver == "randomized":
-        u, s, vt = randomized_svd(
-            A, k, n_oversamples=max(10, k), n_iter=7, random_state=random_state
-        )
+        u, s, vt = randomized_svd(A, k, n_oversamples=max(10, k), n_iter=7, random_state=random_state)
     else:
         rng = check_random_state(random_state)
         # ARPACK iterates on the smaller Gram matrix, PROPACK on A's rows.
@@ -55,4 +52,3 @@ def _relative_residuals(A, s, V):
     lam = s**2
     scale = lam.max(initial=0.0)
     return np.linalg.norm(AtAV - V * lam, axis=0) / (scale if scale > 0 else 1.0)
-

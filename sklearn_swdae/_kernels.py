@@ -181,6 +181,7 @@ class SparseWeightProduct(torch.autograd.Function):
 
 #: Index buffers of a sparse MaskedLinear, all rebuilt from its mask.
 
+
 def _cached(layer, key, build):
     """``build()``, computed once per layer (the structure never changes)."""
     cache = layer.__dict__.setdefault("_host_cache", {})

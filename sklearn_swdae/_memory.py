@@ -132,8 +132,10 @@ def check_training_memory(module, n_users, n_items, batch_size, device, n_valida
     validation = 3 * min(_VALIDATION_BATCH, n_validation) * n_items
     parts = [
         ("weights, gradients and optimizer state", state * _FLOAT_BYTES),
-        (f"dense tensors of one batch of {min(batch_size, n_users)} users x {n_items} items",
-         max(batch, validation) * _FLOAT_BYTES),
+        (
+            f"dense tensors of one batch of {min(batch_size, n_users)} users x {n_items} items",
+            max(batch, validation) * _FLOAT_BYTES,
+        ),
     ]
     needed = sum(size for _, size in parts)
     _check(needed, device, "Training", parts, batch_size)

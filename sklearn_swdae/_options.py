@@ -14,34 +14,47 @@ def add_model_options(parser):
         "--paper for the paper's settings)"
     )
     group.add_argument(
-        "--paper", action="store_true",
+        "--paper",
+        action="store_true",
         help="the paper's settings (section 4.3): R = 0.1 K, F = 50, batch 500, learning rate 1e-3, "
         "100 epochs, K = --n-clusters or 1000; overrides the training options below",
     )
     group.add_argument(
-        "--n-clusters", type=_count_or_auto, default="auto",
+        "--n-clusters",
+        type=_count_or_auto,
+        default="auto",
         help="K, hidden units: an int or 'auto' (0.75 per item; default auto)",
     )
     group.add_argument(
-        "--overlap", type=_overlap, default="auto",
+        "--overlap",
+        type=_overlap,
+        default="auto",
         help="R, links per item: an int, a fraction of K with a decimal point (0.1), or 'auto' "
         "(at least 300, growing with the users; default auto)",
     )
     group.add_argument(
-        "--n-components", type=_count_or_auto, default="auto",
+        "--n-components",
+        type=_count_or_auto,
+        default="auto",
         help="F, embedding dimension: an int or 'auto' (50, capped by the data; default auto)",
     )
     group.add_argument(
-        "--method", choices=["laplacian", "svd"], default="laplacian",
+        "--method",
+        choices=["laplacian", "svd"],
+        default="laplacian",
         help="item embedding: spectral (Algorithm 1) or truncated SVD (Algorithm 2) (default laplacian)",
     )
     group.add_argument(
-        "--loss", choices=["multinomial", "bernoulli"], default="multinomial",
+        "--loss",
+        choices=["multinomial", "bernoulli"],
+        default="multinomial",
         help="training loss (default multinomial)",
     )
     group.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size (default %(default)g)")
     group.add_argument(
-        "--batch-size", type=_count_or_auto, default="auto",
+        "--batch-size",
+        type=_count_or_auto,
+        default="auto",
         help="users per training batch: an int or 'auto' (about 40 steps per epoch, 32 to 500; default auto)",
     )
     group.add_argument("--max-iter", type=int, default=100, help="epochs (default %(default)s)")
@@ -50,7 +63,9 @@ def add_model_options(parser):
         "--seed", type=int, default=0, help="random seed of the item groups and the training (default 0)"
     )
     group.add_argument(
-        "--verbose", type=int, default=1,
+        "--verbose",
+        type=int,
+        default=1,
         help="1: one progress line per epoch of every model (stderr); 0: only one line per model",
     )
 
@@ -59,7 +74,9 @@ def add_data_options(parser):
     group = parser.add_argument_group("data")
     group.add_argument("--data", required=True, help="file or folder")
     group.add_argument(
-        "--format", required=True, choices=FORMATS,
+        "--format",
+        required=True,
+        choices=FORMATS,
         help="movielens (an extracted GroupLens folder), netflix, msd (the Taste Profile), "
         "or a generic csv/tsv/parquet log named by --user-col and --item-col",
     )
@@ -73,15 +90,21 @@ def add_data_options(parser):
         help="the paper's preprocessing (auto: by format; none for csv/tsv/parquet)",
     )
     group.add_argument(
-        "--min-rating", type=float, default=None,
+        "--min-rating",
+        type=float,
+        default=None,
         help="keep ratings at or above this value (default: the preset's: 4 for ml-20m and netflix, none for msd)",
     )
     group.add_argument(
-        "--min-user-items", type=int, default=None,
+        "--min-user-items",
+        type=int,
+        default=None,
         help="drop users with fewer interactions than this (default: the preset's: 5, 20 for msd)",
     )
     group.add_argument(
-        "--min-item-users", type=int, default=None,
+        "--min-item-users",
+        type=int,
+        default=None,
         help="drop items with fewer users than this (default: the preset's: 200 for msd, else none)",
     )
 
@@ -89,17 +112,25 @@ def add_data_options(parser):
 def add_protocol_options(parser):
     group = parser.add_argument_group("protocol")
     group.add_argument(
-        "--heldout-users", type=_count_or_fraction, default=0.1,
+        "--heldout-users",
+        type=_count_or_fraction,
+        default=0.1,
         help="validation and test users each: a count or a fraction (default 0.1)",
     )
     group.add_argument(
-        "--split-seed", type=int, default=98765,
+        "--split-seed",
+        type=int,
+        default=98765,
         help="random seed of the choice of validation and test users (default %(default)s)",
     )
     group.add_argument(
-        "--baselines", nargs="*", choices=sorted(BASELINES), default=["popularity"],
+        "--baselines",
+        nargs="*",
+        choices=sorted(BASELINES),
+        default=["popularity"],
         help="models to compare with SW-DAE, untuned defaults (default: popularity; demo: "
-        + ", ".join(DEMO_BASELINES) + "; wmf needs the optional implicit package)",
+        + ", ".join(DEMO_BASELINES)
+        + "; wmf needs the optional implicit package)",
     )
 
 

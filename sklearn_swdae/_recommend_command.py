@@ -46,9 +46,7 @@ def read_history(path, item_ids):
             f"warning: {len(unknown)} item id(s) of the history are unknown to the model and "
             f"ignored: {first_few(unknown)}"
         )
-    X = sp.csr_array(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(item_ids))
-    )
+    X = sp.csr_array((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(item_ids)))
     X.sum_duplicates()
     X.data[:] = 1.0
     names = list(users)

@@ -61,9 +61,7 @@ def resolve_device(device):
             f"(torch {torch.__version__}). Use device='auto' to fall back to the CPU."
         )
     if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={device!r} does not exist: torch sees {torch.cuda.device_count()} CUDA device(s)."
-        )
+        raise ValueError(f"device={device!r} does not exist: torch sees {torch.cuda.device_count()} CUDA device(s).")
     return resolved
 
 
@@ -82,9 +80,7 @@ def csr_to_torch(X, device):
     if device.type == "cuda":
         indices = indices.pin_memory().to(device, non_blocking=True)
         values = values.pin_memory().to(device, non_blocking=True)
-    return torch.sparse_coo_tensor(
-        indices, values, X.shape, device=device, is_coalesced=True, check_invariants=False
-    )
+    return torch.sparse_coo_tensor(indices, values, X.shape, device=device, is_coalesced=True, check_invariants=False)
 
 
 def seeded_generator(random_state, device):

@@ -53,8 +53,7 @@ def as_interaction_matrix(X, name="X", *, check_values=True, eliminate_zeros=Tru
         # scikit-learn's finiteness check cannot see inside LIL or DOK storage.
         if not np.isfinite(X.data).all():
             raise ValueError(
-                f"{name} contains NaN or infinity. Implicit feedback must be finite: "
-                "drop or fill those entries first."
+                f"{name} contains NaN or infinity. Implicit feedback must be finite: drop or fill those entries first."
             )
         if X.nnz and X.data.min() < 0:
             # The first words are scikit-learn's, which its estimator checks look for.

@@ -38,9 +38,7 @@ def _check_pair(pair, name):
     if pair is None:
         return None
     if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-        raise ValueError(
-            f"{name} must be a (fold_in, held_out) pair of matrices or None, got {type(pair).__name__}."
-        )
+        raise ValueError(f"{name} must be a (fold_in, held_out) pair of matrices or None, got {type(pair).__name__}.")
     return pair
 
 
@@ -151,9 +149,7 @@ def _resolve_models(models, defaults):
     models = [models] if isinstance(models, str) else list(models)
     unknown = [name for name in models if name not in defaults]
     if unknown or not models:
-        raise ValueError(
-            f"models must be names among {sorted(defaults)} or a dict of name -> factory; got {models!r}."
-        )
+        raise ValueError(f"models must be names among {sorted(defaults)} or a dict of name -> factory; got {models!r}.")
     return {name: defaults[name] for name in models}
 
 
@@ -231,9 +227,7 @@ def width_sweep(
         return _with_params(MultDAERecommender(n_hidden=k, random_state=random_state), params)
 
     def mult_vae(k):
-        return _with_params(
-            MultVAERecommender(n_hidden=k, n_latent=max(1, k // 3), random_state=random_state), params
-        )
+        return _with_params(MultVAERecommender(n_hidden=k, n_latent=max(1, k // 3), random_state=random_state), params)
 
     swdae = _swdae_factory(X_train, None, overlap, n_components, params, random_state)
     defaults = {
@@ -246,8 +240,14 @@ def width_sweep(
     if not widths or not all(isinstance(k, Integral) and not isinstance(k, bool) and k >= 1 for k in widths):
         raise ValueError(f"widths must be a non-empty sequence of positive ints, got {widths!r}.")
     return sweep(
-        _resolve_models(models, defaults), widths, X_train, validation, test,
-        parameter="n_clusters", metrics=metrics, verbose=verbose,
+        _resolve_models(models, defaults),
+        widths,
+        X_train,
+        validation,
+        test,
+        parameter="n_clusters",
+        metrics=metrics,
+        verbose=verbose,
     )
 
 
@@ -326,8 +326,14 @@ def sparsity_sweep(
     swdae = _swdae_factory(X_train, n_clusters, None, n_components, estimator_params, random_state)
     defaults = {"SW-DAE": lambda overlap: swdae(overlap=overlap)}
     records = sweep(
-        _resolve_models(models, defaults), overlaps, X_train, validation, test,
-        parameter="overlap", metrics=metrics, verbose=verbose,
+        _resolve_models(models, defaults),
+        overlaps,
+        X_train,
+        validation,
+        test,
+        parameter="overlap",
+        metrics=metrics,
+        verbose=verbose,
     )
     for record in records:
         record["sparsity"] = resolve_overlap(record["overlap"], n_clusters) / n_clusters
@@ -383,9 +389,7 @@ def load_example_split(dataset="generated", *, fast=False, data_home=None, n_hel
         X, _ = make_interactions(
             n_users, n_items, n_groups, density=0.05, groups_per_user=2, noise=0.05, random_state=random_state
         )
-        split = strong_generalization_split(
-            X, n_validation=n_held_out, n_test=n_held_out, random_state=random_state
-        )
+        split = strong_generalization_split(X, n_validation=n_held_out, n_test=n_held_out, random_state=random_state)
         split["name"] = f"generated {n_users} x {n_items}"
         return split
     folder = Path(data_home) if data_home is not None else _default_data_home()

@@ -394,8 +394,7 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
         X = self._check_query(X)
         if y is not None and not (sp.issparse(y) or np.ndim(y) == 2):
             raise ValueError(
-                "y must be None or a held-out interaction matrix of X's shape, got an "
-                f"object of shape {np.shape(y)}."
+                f"y must be None or a held-out interaction matrix of X's shape, got an object of shape {np.shape(y)}."
             )
         return score_recommender(self, X, y)
 

@@ -318,9 +318,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
 
     # Former positional order: (l1, l2).
     @deprecate_positional_args(names=("l1", "alpha"))
-    def __init__(
-        self, *, l1=1.0, alpha=1.0, l2="deprecated", max_iter=100, tol=1e-4, n_jobs=None, top_n=100
-    ):
+    def __init__(self, *, l1=1.0, alpha=1.0, l2="deprecated", max_iter=100, tol=1e-4, n_jobs=None, top_n=100):
         self.l1 = l1
         self.alpha = alpha
         self.l2 = l2
@@ -361,9 +359,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
                 for items in np.array_split(np.arange(n_items), n_chunks)
             )
         rows, cols, values = (np.concatenate(arrays) for arrays in zip(*parts))
-        self.coef_ = sp.csr_array(
-            (values.astype(np.float32), (rows, cols)), shape=(n_items, n_items)
-        )
+        self.coef_ = sp.csr_array((values.astype(np.float32), (rows, cols)), shape=(n_items, n_items))
         self.n_parameters_ = int(self.coef_.nnz)
         self.n_flops_ = 2 * self.n_parameters_
         return self

@@ -202,8 +202,7 @@ class Checkpoint(Callback):
         state = torch.load(self.path, map_location="cpu", weights_only=True)
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ValueError(
-                f"'{self.path}' is not a checkpoint of this version of sklearn-swdae; delete it "
-                "or use another dirname."
+                f"'{self.path}' is not a checkpoint of this version of sklearn-swdae; delete it or use another dirname."
             )
         if state["fingerprint"] != self._fingerprint:
             raise ValueError(

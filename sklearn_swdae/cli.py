@@ -28,7 +28,6 @@ from ._version import __version__
 __all__ = ["main"]
 
 
-
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="swdae",
@@ -37,9 +36,8 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"sklearn-swdae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo_models = (
-        f"SW-DAE ({DEMO_SETTINGS['max_iter']} epochs) and "
-        + ", ".join(BASELINES[key][0] for key in DEMO_BASELINES)
+    demo_models = f"SW-DAE ({DEMO_SETTINGS['max_iter']} epochs) and " + ", ".join(
+        BASELINES[key][0] for key in DEMO_BASELINES
     )
     demo = sub.add_parser(
         "demo",
@@ -52,9 +50,7 @@ def build_parser():
     )
     demo.add_argument("--users", type=int, default=6000, help="users to generate (default %(default)s)")
     demo.add_argument("--items", type=int, default=1000, help="items to generate (default %(default)s)")
-    demo.add_argument(
-        "--groups", type=int, default=40, help="planted overlapping item groups (default %(default)s)"
-    )
+    demo.add_argument("--groups", type=int, default=40, help="planted overlapping item groups (default %(default)s)")
     add_model_options(demo)
     add_protocol_options(demo)
     demo.set_defaults(func=cmd_demo, baselines=DEMO_BASELINES, **DEMO_SETTINGS)
@@ -85,7 +81,9 @@ def build_parser():
         "saved, for MovieLens data)",
     )
     recommend.add_argument(
-        "--output-format", choices=["csv", "json"], default="csv",
+        "--output-format",
+        choices=["csv", "json"],
+        default="csv",
         help="user,rank,item,score rows as CSV or a JSON list (default csv)",
     )
     recommend.add_argument("--output", default=None, help="file to write (default: stdout)")

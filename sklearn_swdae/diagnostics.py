@@ -162,8 +162,7 @@ def weight_matrices(model_or_module, part="all"):
     weights = halves["encoder"] + halves["decoder"] if part == "all" else halves[part]
     if not weights:
         raise ValueError(
-            f"{type(module).__name__} has no MaskedLinear layer named '{part}*': cannot compute "
-            "weight diagnostics."
+            f"{type(module).__name__} has no MaskedLinear layer named '{part}*': cannot compute weight diagnostics."
         )
     return weights
 

@@ -85,9 +85,7 @@ def resolve_overlap(overlap, n_clusters):
     if isinstance(overlap, (bool, np.bool_)):
         # True would read as 1 link and 1.0 as R = K: neither is what a
         # boolean means, so say so instead of picking one.
-        raise ValueError(
-            f"overlap must be an int (R) or a float in (0, 1] (R / K), got the bool {overlap!r}."
-        )
+        raise ValueError(f"overlap must be an int (R) or a float in (0, 1] (R / K), got the bool {overlap!r}.")
     if isinstance(overlap, (Integral, np.integer)):
         R = int(overlap)
     else:
@@ -321,8 +319,7 @@ class ItemGrouper(
             K = self.n_clusters
             if K > n_items:
                 raise ValueError(
-                    f"n_clusters={K} exceeds the number of items "
-                    f"(n_features={n_items}); use n_clusters <= n_items."
+                    f"n_clusters={K} exceeds the number of items (n_features={n_items}); use n_clusters <= n_items."
                 )
         if self.n_components == "auto":
             if min(n_users, n_items) < 2:
@@ -448,9 +445,7 @@ class ItemGrouper(
         item_groups = _nearest_centroids(embedding, centers, R)
         rows = item_groups.ravel()
         cols = np.repeat(np.arange(n_items), R)
-        self.connectivity_ = sp.csr_array(
-            (np.ones(rows.size, dtype=bool), (rows, cols)), shape=(K, n_items)
-        )
+        self.connectivity_ = sp.csr_array((np.ones(rows.size, dtype=bool), (rows, cols)), shape=(K, n_items))
         timings["linking"] = time.perf_counter() - tic
 
         self.embedding_ = embedding
@@ -520,9 +515,7 @@ class ItemGrouper(
         True
         """
         if transform not in (None, "default", "pandas", "polars"):
-            raise ValueError(
-                f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}."
-            )
+            raise ValueError(f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}.")
         if transform is not None:
             self._sklearn_output_config = {"transform": transform}
         return self

@@ -60,9 +60,7 @@ def _as_connectivity(connectivity):
 def _as_item_genres(item_genres, n_items):
     genres = item_genres.toarray() if sp.issparse(item_genres) else np.asarray(item_genres)
     if genres.ndim != 2 or genres.shape[0] != n_items:
-        raise ValueError(
-            f"item_genres must have shape (n_items={n_items}, n_genres), got {genres.shape}."
-        )
+        raise ValueError(f"item_genres must have shape (n_items={n_items}, n_genres), got {genres.shape}.")
     if genres.dtype.kind not in "biuf":
         raise ValueError(f"item_genres must be boolean or numeric, got dtype {genres.dtype}.")
     return (genres != 0).astype(np.float64)
@@ -138,9 +136,7 @@ def _genre_index(genre, genre_names, n_genres):
     return names.index(str(genre))
 
 
-def top_units_for_genre(
-    connectivity, item_genres, genre, *, n_units=25, min_group_size=1, genre_names=None
-):
+def top_units_for_genre(connectivity, item_genres, genre, *, n_units=25, min_group_size=1, genre_names=None):
     """The hidden units whose item groups hold the largest share of one genre.
 
     The selection of the paper's Figure 8: units ranked by the fraction of
@@ -226,8 +222,7 @@ def top_genres_of_units(composition, genre_names, units=None, *, n_genres=3):
     names = [str(name) for name in genre_names]
     if composition.ndim != 2 or composition.shape[1] != len(names):
         raise ValueError(
-            f"composition must have shape (K, {len(names)}) to match genre_names, got "
-            f"{composition.shape}."
+            f"composition must have shape (K, {len(names)}) to match genre_names, got {composition.shape}."
         )
     if isinstance(n_genres, bool) or not isinstance(n_genres, Integral) or n_genres < 1:
         raise ValueError(f"n_genres must be a positive integer, got {n_genres!r}.")
@@ -278,16 +273,13 @@ def plot_genre_heatmap(composition, units, genre_names, *, ax=None, cmap="viridi
     try:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plot_genre_heatmap needs matplotlib: pip install 'sklearn-swdae[plot]'."
-        ) from exc
+        raise ImportError("plot_genre_heatmap needs matplotlib: pip install 'sklearn-swdae[plot]'.") from exc
     composition = np.asarray(composition, dtype=np.float64)
     units = [int(u) for u in units]
     names = [str(name) for name in genre_names]
     if composition.ndim != 2 or composition.shape[1] != len(names):
         raise ValueError(
-            f"composition must have shape (K, {len(names)}) to match genre_names, got "
-            f"{composition.shape}."
+            f"composition must have shape (K, {len(names)}) to match genre_names, got {composition.shape}."
         )
     if not units:
         raise ValueError("units is empty: there is nothing to draw.")

@@ -1,6 +1,6 @@
 """Torch building blocks: masked linear layers and the denoising autoencoder."""
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,8 +53,8 @@ class AutoencoderOutput(NamedTuple):
     """
 
     logits: torch.Tensor
-    hidden: Optional[torch.Tensor] = None
-    kl: Optional[torch.Tensor] = None
+    hidden: torch.Tensor | None = None
+    kl: torch.Tensor | None = None
 
 
 def _draw(sampler, shape, generator, device, dtype=None):
@@ -382,7 +382,6 @@ class MaskedLinear(nn.Module):
             return dense.index_put((flat,), self.values).view(self._shape)
         return self.weight if self.mask is None else self.weight * self.mask
 
-
     def forward(self, x):
         if self.backend == "sparse":
             if x.is_sparse:
@@ -700,6 +699,8 @@ class StackedDenoisingAutoencoder(nn.Module):
                     mine.weight.copy_(theirs.effective_weight())
                     mine.bias.copy_(theirs.bias)
         return self
+
+
 def count_flops(module):
     """Floating-point operations of one forward pass, per user.
 

@@ -110,14 +110,10 @@ def _check_pair(y_true, y_score):
     # np.shape, not y_true.shape: y_true may be a nested list (array-like).
     if tuple(np.shape(y_true)) != y_score.shape:
         raise ValueError(
-            f"y_true and y_score must have the same shape, got {tuple(np.shape(y_true))} "
-            f"and {y_score.shape}."
+            f"y_true and y_score must have the same shape, got {tuple(np.shape(y_true))} and {y_score.shape}."
         )
     if 0 in y_score.shape:
-        raise ValueError(
-            f"y_true and y_score are empty (shape {y_score.shape}); pass at least one user "
-            "and one item."
-        )
+        raise ValueError(f"y_true and y_score are empty (shape {y_score.shape}); pass at least one user and one item.")
     if np.isnan(y_score).any():
         raise ValueError("y_score contains NaN; scores must be numbers (-inf excludes an item).")
     true_values = sp.csr_array(y_true).data if sp.issparse(y_true) else np.asarray(y_true, dtype=np.float64)
@@ -249,13 +245,19 @@ def _parse_metric(name):
     except ValueError:
         raise ValueError(f"Metric names look like 'recall@20' or 'ndcg@100', got {name!r}.") from None
     if kind not in _METRICS or k < 1:
-        raise ValueError(
-            f"Unknown metric {name!r}: use 'recall@K' or 'ndcg@K' with a positive K."
-        )
+        raise ValueError(f"Unknown metric {name!r}: use 'recall@K' or 'ndcg@K' with a positive K.")
     return kind, k
 
 
-def evaluate_rankings(score_fn, X_fold_in, X_held_out, metrics=("recall@20", "recall@50", "ndcg@100"), *, batch_size=1000, exclude_seen=True):
+def evaluate_rankings(
+    score_fn,
+    X_fold_in,
+    X_held_out,
+    metrics=("recall@20", "recall@50", "ndcg@100"),
+    *,
+    batch_size=1000,
+    exclude_seen=True,
+):
     """Per-user ranking metrics of a scoring function, computed in user batches.
 
     This is the evaluation step of the strong-generalization protocol: the
@@ -298,8 +300,7 @@ def evaluate_rankings(score_fn, X_fold_in, X_held_out, metrics=("recall@20", "re
     X_held_out = sp.csr_array(X_held_out)
     if X_fold_in.shape != X_held_out.shape:
         raise ValueError(
-            f"X_fold_in and X_held_out must have the same shape, got {X_fold_in.shape} "
-            f"and {X_held_out.shape}."
+            f"X_fold_in and X_held_out must have the same shape, got {X_fold_in.shape} and {X_held_out.shape}."
         )
     n_users, n_items = X_fold_in.shape
     max_k = min(max(k for _, _, k in parsed), n_items)
@@ -476,8 +477,7 @@ def score_recommender(estimator, X, y=None, *, metric="ndcg@100", held_out_fract
         if sp.issparse(held_out) or hasattr(held_out, "shape"):
             if tuple(held_out.shape) != tuple(fold_in.shape):
                 raise ValueError(
-                    f"y must be a held-out matrix of X's shape {tuple(fold_in.shape)}, got "
-                    f"{tuple(held_out.shape)}."
+                    f"y must be a held-out matrix of X's shape {tuple(fold_in.shape)}, got {tuple(held_out.shape)}."
                 )
         held_out = as_interaction_matrix(held_out, name="y", binarize=True)
     values = evaluate_rankings(estimator.decision_function, fold_in, held_out, [metric])[metric]
@@ -510,7 +510,6 @@ def recommendation_scorers(metrics=("recall@20", "recall@50", "ndcg@100")):
     ['ndcg@100', 'recall@20', 'recall@50']
     """
     return {name: RecommendationScorer(name) for name in metrics}
-
 
 
 @validate_params(
@@ -599,9 +598,7 @@ def evaluate_cold_start(
     for name in metrics:
         _parse_metric(name)
     if min_history > max_history:
-        raise ValueError(
-            f"min_history={min_history} must not exceed max_history={max_history}."
-        )
+        raise ValueError(f"min_history={min_history} must not exceed max_history={max_history}.")
     score_fn = getattr(estimator, "decision_function", estimator)
     if not callable(score_fn):
         raise ValueError(
@@ -612,8 +609,7 @@ def evaluate_cold_start(
     X_held_out = sp.csr_array(X_held_out)
     if X_fold_in.shape != X_held_out.shape:
         raise ValueError(
-            f"X_fold_in and X_held_out must have the same shape, got {X_fold_in.shape} "
-            f"and {X_held_out.shape}."
+            f"X_fold_in and X_held_out must have the same shape, got {X_fold_in.shape} and {X_held_out.shape}."
         )
     history = _n_relevant(X_fold_in)
     keep = (history >= min_history) & (history <= max_history) & (_n_relevant(X_held_out) > 0)
@@ -625,15 +621,10 @@ def evaluate_cold_start(
         )
     # Only the cold-start users are scored: their rows are a small share of
     # the test users, and scores of the others would be thrown away.
-    values = evaluate_rankings(
-        score_fn, X_fold_in[users], X_held_out[users], list(metrics), batch_size=batch_size
-    )
+    values = evaluate_rankings(score_fn, X_fold_in[users], X_held_out[users], list(metrics), batch_size=batch_size)
     n = users.size
     with np.errstate(invalid="ignore", divide="ignore"):
-        sem = {
-            name: float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-            for name, v in values.items()
-        }
+        sem = {name: float(v.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan") for name, v in values.items()}
     return Bunch(
         users=users,
         n_users=int(n),

@@ -20,8 +20,8 @@ import time
 import numpy as np
 import torch
 
-from ._memory import check_training_memory, is_out_of_memory, out_of_memory_error
 from ._data_parallel import current_strategy
+from ._memory import check_training_memory, is_out_of_memory, out_of_memory_error
 from ._torch_utils import csr_to_torch, seeded_generator
 from .layers import AutoencoderOutput
 from .metrics import evaluate_rankings

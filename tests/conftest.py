@@ -92,6 +92,4 @@ def assert_same_rankings(items, other_items, scores, *, rtol=1e-5, atol=None):
         atol = rtol * (finite.max() if finite.size else 1.0)
     listed = items < n_items
     rows = np.nonzero(listed)[0]
-    np.testing.assert_allclose(
-        scores[rows, other_items[listed]], scores[rows, items[listed]], rtol=rtol, atol=atol
-    )
+    np.testing.assert_allclose(scores[rows, other_items[listed]], scores[rows, items[listed]], rtol=rtol, atol=atol)

@@ -31,7 +31,10 @@ def test_sweep_scores_each_fit_like_a_direct_evaluation(split):
     }
     records = sweep(models, [3, 6], split.train, validation, test, parameter="width")
     assert [(r["model"], r["width"]) for r in records] == [
-        ("FC-DAE", 3), ("Popularity", 3), ("FC-DAE", 6), ("Popularity", 6)
+        ("FC-DAE", 3),
+        ("Popularity", 3),
+        ("FC-DAE", 6),
+        ("Popularity", 6),
     ]
     direct = FCDAERecommender(n_hidden=6, random_state=0, **FAST).fit(split.train)
     expected = evaluate_rankings(direct.decision_function, *test)
@@ -41,8 +44,11 @@ def test_sweep_scores_each_fit_like_a_direct_evaluation(split):
     # popularity ignores the width
     assert records[1]["validation_recall@20"] == records[3]["validation_recall@20"]
     for record in records:
-        assert all(0.0 <= record[f"{s}_{m}"] <= 1.0 for s in ("validation", "test")
-                   for m in ("ndcg@100", "recall@20", "recall@50"))
+        assert all(
+            0.0 <= record[f"{s}_{m}"] <= 1.0
+            for s in ("validation", "test")
+            for m in ("ndcg@100", "recall@20", "recall@50")
+        )
 
 
 def test_width_sweep_builds_the_four_families(split):
@@ -62,8 +68,14 @@ def test_width_sweep_builds_the_four_families(split):
         assert by_key["Mult-VAE", K]["n_parameters"] == (
             (n_items + 1) * K + (K + 1) * 2 * L + (L + 1) * K + (K + 1) * n_items
         )
-    assert set(records[0]) == {"model", "n_clusters", "fit_time", "n_parameters",
-                               "validation_ndcg@100", "test_ndcg@100"}
+    assert set(records[0]) == {
+        "model",
+        "n_clusters",
+        "fit_time",
+        "n_parameters",
+        "validation_ndcg@100",
+        "test_ndcg@100",
+    }
 
 
 def test_sparsity_sweep_resolves_R_over_K(split):
@@ -80,8 +92,12 @@ def test_sparsity_sweep_resolves_R_over_K(split):
 def test_custom_model_factories(split):
     validation, _ = _pairs(split)
     records = width_sweep(
-        split.train, validation, None, [2],
-        models={"mine": lambda k: FCDAERecommender(n_hidden=k, **FAST)}, metrics=["recall@20"],
+        split.train,
+        validation,
+        None,
+        [2],
+        models={"mine": lambda k: FCDAERecommender(n_hidden=k, **FAST)},
+        metrics=["recall@20"],
     )
     assert records[0]["model"] == "mine" and records[0]["n_parameters"] == 2 * 2 * 50 + 2 + 50
 

@@ -7,18 +7,18 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from conftest import recommender_expected_failed_checks
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
-
-from conftest import recommender_expected_failed_checks
 
 from sklearn_swdae import ItemGrouper, PopularityRecommender, SparseWideDAERecommender
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.metrics import recommendation_scorers
 from sklearn_swdae.model_selection import strong_generalization_split
 from sklearn_swdae.training import Callback
+
 
 def _small_model(**params):
     """A model that fits in a fraction of a second, even on the tiny data of
@@ -60,9 +60,7 @@ def _quick_model(**params):
 
 @pytest.fixture(scope="module")
 def planted():
-    X, groups = make_interactions(
-        1500, 100, 10, density=0.08, groups_per_user=1, noise=0.05, random_state=0
-    )
+    X, groups = make_interactions(1500, 100, 10, density=0.08, groups_per_user=1, noise=0.05, random_state=0)
     return strong_generalization_split(X, n_validation=100, n_test=300, random_state=0)
 
 
@@ -175,9 +173,7 @@ def test_same_seed_same_model(planted):
     a = _quick_model(max_iter=2).fit(planted.train)
     b = _quick_model(max_iter=2).fit(planted.train)
     np.testing.assert_array_equal(a.connectivity_.toarray(), b.connectivity_.toarray())
-    np.testing.assert_array_equal(
-        a.decision_function(planted.test_fold_in), b.decision_function(planted.test_fold_in)
-    )
+    np.testing.assert_array_equal(a.decision_function(planted.test_fold_in), b.decision_function(planted.test_fold_in))
 
 
 @pytest.mark.parametrize("loss", ["multinomial", "bernoulli"])
@@ -244,9 +240,7 @@ def test_pipeline_with_grouper_step_and_memory(tmp_path, planted):
     )
     pipe.fit(planted.train)
     model = pipe[-1]
-    np.testing.assert_array_equal(
-        model.connectivity_.toarray(), pipe[0].connectivity_.toarray()
-    )
+    np.testing.assert_array_equal(model.connectivity_.toarray(), pipe[0].connectivity_.toarray())
     assert model.grouper_ is None  # the structure came from the pipeline step
     assert pipe.predict(planted.test_fold_in).shape == (planted.test_fold_in.shape[0], 100)
     assert 0 <= pipe.score(planted.validation_fold_in) <= 1

@@ -58,8 +58,25 @@ def test_validation_only_never_touches_test_users(bench, tmp_path, monkeypatch):
         return real(model, fold_in, held_out)
 
     monkeypatch.setattr(bench, "evaluate", spy)
-    bench.main(["--dataset", "synthetic", "--quick", "--validation-users", "50", "--test-users", "70",
-                "--models", "ease", "fcdae", "--validation-only", "--device", "cpu", "--out", str(tmp_path)])
+    bench.main(
+        [
+            "--dataset",
+            "synthetic",
+            "--quick",
+            "--validation-users",
+            "50",
+            "--test-users",
+            "70",
+            "--models",
+            "ease",
+            "fcdae",
+            "--validation-only",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert evaluated and set(evaluated) == {50}
     result = json.loads((tmp_path / "synthetic.json").read_text())
     assert all("test" not in row for row in result["rows"])
@@ -76,8 +93,26 @@ def test_parse_args_datasets_and_quick(bench):
 
 
 def test_defaults_mode_runs_each_model_once_with_personalisation(bench, tmp_path):
-    bench.main(["--dataset", "synthetic", "--quick", "--settings", "defaults", "--device", "cpu", "--n-jobs", "1",
-                "--models", "swdae", "swdae-paper", "ease", "popularity", "--out", str(tmp_path)])
+    bench.main(
+        [
+            "--dataset",
+            "synthetic",
+            "--quick",
+            "--settings",
+            "defaults",
+            "--device",
+            "cpu",
+            "--n-jobs",
+            "1",
+            "--models",
+            "swdae",
+            "swdae-paper",
+            "ease",
+            "popularity",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     result = json.loads((tmp_path / "synthetic.json").read_text())
     rows = {row["key"]: row for row in result["rows"]}
     assert set(rows) == {"swdae", "swdae-paper", "ease", "popularity"}

@@ -20,12 +20,15 @@ def test_reads_libraries(tmp_path):
     assert load_citeulike(tmp_path / "users.dat").data.shape == (4, 3)
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("2 1\n", "count followed by that many"),
-    ("1 a\n", "expected integers"),
-    ("1 -3\n", "non-negative"),
-    ("", "no users"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("2 1\n", "count followed by that many"),
+        ("1 a\n", "expected integers"),
+        ("1 -3\n", "non-negative"),
+        ("", "no users"),
+    ],
+)
 def test_bad_lines_name_the_line(tmp_path, text, problem):
     (tmp_path / "users.dat").write_text(text)
     with pytest.raises(ValueError, match=problem):

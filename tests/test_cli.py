@@ -14,8 +14,20 @@ from sklearn_swdae import EASERecommender, _commands
 from sklearn_swdae.cli import build_parser, main
 from sklearn_swdae.datasets import make_interactions
 
-SMALL_MODEL = ["--n-clusters", "8", "--overlap", "2", "--n-components", "4", "--max-iter", "2",
-               "--device", "cpu", "--verbose", "0"]
+SMALL_MODEL = [
+    "--n-clusters",
+    "8",
+    "--overlap",
+    "2",
+    "--n-components",
+    "4",
+    "--max-iter",
+    "2",
+    "--device",
+    "cpu",
+    "--verbose",
+    "0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +63,25 @@ def test_demo_prints_a_results_table_and_says_how_far_it_is(capsys):
 
 def test_results_on_stdout_progress_on_stderr(log_csv, capsys):
     # `swdae evaluate ... > results.txt` must hold only the table.
-    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
-            "--item-col", "item", "--heldout-users", "30", "--baselines", "popularity", "multvae",
-            *SMALL_MODEL, "--verbose", "1"]
+    args = [
+        "evaluate",
+        "--data",
+        str(log_csv),
+        "--format",
+        "csv",
+        "--user-col",
+        "user",
+        "--item-col",
+        "item",
+        "--heldout-users",
+        "30",
+        "--baselines",
+        "popularity",
+        "multvae",
+        *SMALL_MODEL,
+        "--verbose",
+        "1",
+    ]
     assert main(args) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
@@ -79,8 +107,22 @@ def test_a_quiet_model_gets_still_training_lines(log_csv, capsys, monkeypatch):
         return fit(self, X, y)
 
     monkeypatch.setattr(EASERecommender, "fit", quiet_fit)
-    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
-            "--item-col", "item", "--heldout-users", "30", "--baselines", "ease", *SMALL_MODEL]
+    args = [
+        "evaluate",
+        "--data",
+        str(log_csv),
+        "--format",
+        "csv",
+        "--user-col",
+        "user",
+        "--item-col",
+        "item",
+        "--heldout-users",
+        "30",
+        "--baselines",
+        "ease",
+        *SMALL_MODEL,
+    ]
     assert main(args) == 0
     captured = capsys.readouterr()
     assert re.search(r"EASE: still training, \d+s so far", captured.err)
@@ -89,8 +131,20 @@ def test_a_quiet_model_gets_still_training_lines(log_csv, capsys, monkeypatch):
 
 def test_fit_then_recommend_with_original_ids(tmp_path, log_csv, capsys):
     model = tmp_path / "model.joblib"
-    args = ["fit", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
-            "--item-col", "item", "--out", str(model), *SMALL_MODEL]
+    args = [
+        "fit",
+        "--data",
+        str(log_csv),
+        "--format",
+        "csv",
+        "--user-col",
+        "user",
+        "--item-col",
+        "item",
+        "--out",
+        str(model),
+        *SMALL_MODEL,
+    ]
     assert main(args + ["--verbose", "1"]) == 0
     # The saved model holds no object of the command line (its progress printer).
     assert joblib.load(model)["model"].callbacks is None
@@ -107,19 +161,53 @@ def test_fit_then_recommend_with_original_ids(tmp_path, log_csv, capsys):
     assert "unknown" in captured.err  # item 999999
 
     out = tmp_path / "recs.json"
-    assert main(["recommend", "--model", str(model), "--history", str(history), "--top-n", "3",
-                 "--output-format", "json", "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "recommend",
+                "--model",
+                str(model),
+                "--history",
+                str(history),
+                "--top-n",
+                "3",
+                "--output-format",
+                "json",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     records = json.loads(out.read_text())
     assert [r["rank"] for r in records if r["user"] == "bob"] == [1, 2, 3]
 
 
 def test_evaluate_on_a_log(log_csv, capsys):
-    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
-            "--item-col", "item", "--heldout-users", "30", "--baselines", "popularity", "ease",
-            *SMALL_MODEL]
+    args = [
+        "evaluate",
+        "--data",
+        str(log_csv),
+        "--format",
+        "csv",
+        "--user-col",
+        "user",
+        "--item-col",
+        "item",
+        "--heldout-users",
+        "30",
+        "--baselines",
+        "popularity",
+        "ease",
+        *SMALL_MODEL,
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert {line.split()[0] for line in out.splitlines() if "±" in line and not line.startswith("Test")} == {"SW-DAE", "Popularity", "EASE"}
+    assert {line.split()[0] for line in out.splitlines() if "±" in line and not line.startswith("Test")} == {
+        "SW-DAE",
+        "Popularity",
+        "EASE",
+    }
     row = [line for line in out.splitlines() if line.startswith("SW-DAE")][0]
     values = [float(cell.split("±")[0]) for cell in row.split()[1:]]
     assert len(values) == 3 and all(0 <= v <= 1 for v in values)
@@ -129,8 +217,22 @@ def test_evaluate_compares_with_every_listed_baseline(log_csv, capsys):
     # Each model of the paper's comparison is reachable from the command line.
     names = {"cdae": "CDAE", "fc-prune": "FC-Prune", "fc-reg": "FC-reg", "slim": "SLIM", "wmf": "WMF"}
     pytest.importorskip("implicit")
-    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
-            "--item-col", "item", "--heldout-users", "30", "--baselines", *names, *SMALL_MODEL]
+    args = [
+        "evaluate",
+        "--data",
+        str(log_csv),
+        "--format",
+        "csv",
+        "--user-col",
+        "user",
+        "--item-col",
+        "item",
+        "--heldout-users",
+        "30",
+        "--baselines",
+        *names,
+        *SMALL_MODEL,
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     rows = {line.split()[0] for line in out.splitlines() if "±" in line and not line.startswith("Test")}
@@ -139,8 +241,22 @@ def test_evaluate_compares_with_every_listed_baseline(log_csv, capsys):
 
 def test_missing_wmf_package_fails_before_training(log_csv, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "implicit", None)  # makes ``import implicit`` fail
-    args = ["evaluate", "--data", str(log_csv), "--format", "csv", "--user-col", "user",
-            "--item-col", "item", "--heldout-users", "30", "--baselines", "wmf", *SMALL_MODEL]
+    args = [
+        "evaluate",
+        "--data",
+        str(log_csv),
+        "--format",
+        "csv",
+        "--user-col",
+        "user",
+        "--item-col",
+        "item",
+        "--heldout-users",
+        "30",
+        "--baselines",
+        "wmf",
+        *SMALL_MODEL,
+    ]
     assert main(args) == 2
     captured = capsys.readouterr()
     assert "--baselines wmf needs the optional 'implicit' package" in captured.err
@@ -157,8 +273,9 @@ def test_missing_wmf_package_fails_before_training(log_csv, capsys, monkeypatch)
 def test_bad_files_fail_with_one_line(tmp_path, capsys, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
-    code = main(["evaluate", "--data", str(path), "--format", "csv", "--user-col", "user",
-                 "--item-col", "item", *SMALL_MODEL])
+    code = main(
+        ["evaluate", "--data", str(path), "--format", "csv", "--user-col", "user", "--item-col", "item", *SMALL_MODEL]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1].startswith("swdae: error:") and message in err[-1].lower()
@@ -166,8 +283,18 @@ def test_bad_files_fail_with_one_line(tmp_path, capsys, content, message):
 
 
 def test_missing_paths_fail_with_one_line(tmp_path, capsys):
-    code = main(["fit", "--data", str(tmp_path / "nope"), "--format", "movielens", "--out",
-                 str(tmp_path / "m.joblib"), *SMALL_MODEL])
+    code = main(
+        [
+            "fit",
+            "--data",
+            str(tmp_path / "nope"),
+            "--format",
+            "movielens",
+            "--out",
+            str(tmp_path / "m.joblib"),
+            *SMALL_MODEL,
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith("swdae: error:")
     code = main(["recommend", "--model", str(tmp_path / "nope.joblib"), "--history", "x.csv"])

@@ -10,8 +10,20 @@ import pytest
 from sklearn_swdae.cli import main
 from sklearn_swdae.datasets import make_interactions
 
-SMALL_MODEL = ["--n-clusters", "8", "--overlap", "2", "--n-components", "4", "--max-iter", "2",
-               "--device", "cpu", "--verbose", "0"]
+SMALL_MODEL = [
+    "--n-clusters",
+    "8",
+    "--overlap",
+    "2",
+    "--n-components",
+    "4",
+    "--max-iter",
+    "2",
+    "--device",
+    "cpu",
+    "--verbose",
+    "0",
+]
 N_USERS, N_ITEMS = 300, 40
 
 
@@ -62,15 +74,48 @@ def test_item_names_file_for_a_generic_log(tmp_path, capsys):
     rows, cols = X.nonzero()
     log.write_text("user,item\n" + "".join(f"u{u},sku{i}\n" for u, i in zip(rows, cols)))
     model = tmp_path / "model.joblib"
-    assert main(["fit", "--data", str(log), "--format", "csv", "--user-col", "user", "--item-col", "item",
-                 "--out", str(model), *SMALL_MODEL]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--data",
+                str(log),
+                "--format",
+                "csv",
+                "--user-col",
+                "user",
+                "--item-col",
+                "item",
+                "--out",
+                str(model),
+                *SMALL_MODEL,
+            ]
+        )
+        == 0
+    )
     names = tmp_path / "names.csv"
     names.write_text("item,name\n" + "".join(f"sku{i},Product {i}\n" for i in range(N_ITEMS)))
     history = tmp_path / "history.csv"
     history.write_text("user,item\nann,sku1\n")
     capsys.readouterr()
-    assert main(["recommend", "--model", str(model), "--history", str(history), "--top-n", "3",
-                 "--item-names", str(names), "--output-format", "json"]) == 0
+    assert (
+        main(
+            [
+                "recommend",
+                "--model",
+                str(model),
+                "--history",
+                str(history),
+                "--top-n",
+                "3",
+                "--item-names",
+                str(names),
+                "--output-format",
+                "json",
+            ]
+        )
+        == 0
+    )
     records = json.loads(capsys.readouterr().out)
     assert [r["title"] for r in records] == [f"Product {r['item'][3:]}" for r in records]
     # Without --item-names, a generic log has no titles: the output keeps its four columns.
@@ -78,8 +123,7 @@ def test_item_names_file_for_a_generic_log(tmp_path, capsys):
     assert list(_records(capsys.readouterr().out)[0]) == ["user", "rank", "item", "score"]
     # A names file that names none of the model's items is an error, not an empty column.
     names.write_text("item,name\nother,Nothing\n")
-    assert main(["recommend", "--model", str(model), "--history", str(history),
-                 "--item-names", str(names)]) == 2
+    assert main(["recommend", "--model", str(model), "--history", str(history), "--item-names", str(names)]) == 2
     assert "names none of the model's item ids" in capsys.readouterr().err
 
 
@@ -87,13 +131,28 @@ def test_item_names_from_a_movielens_folder(tmp_path, movielens, capsys):
     folder, model = movielens
     (folder.parent / "other").mkdir(exist_ok=True)
     renamed = folder.parent / "other" / "movies.csv"
-    renamed.write_text("movieId,title,genres\n" + "".join(
-        f"{_movie_id(i)},Renamed {i},Drama\n" for i in range(N_ITEMS)))
+    renamed.write_text(
+        "movieId,title,genres\n" + "".join(f"{_movie_id(i)},Renamed {i},Drama\n" for i in range(N_ITEMS))
+    )
     history = tmp_path / "history.csv"
     history.write_text(f"user,item\nalice,{_movie_id(2)}\n")
     capsys.readouterr()
-    assert main(["recommend", "--model", str(model), "--history", str(history), "--top-n", "2",
-                 "--item-names", str(renamed.parent)]) == 0
+    assert (
+        main(
+            [
+                "recommend",
+                "--model",
+                str(model),
+                "--history",
+                str(history),
+                "--top-n",
+                "2",
+                "--item-names",
+                str(renamed.parent),
+            ]
+        )
+        == 0
+    )
     titles = [r["title"] for r in _records(capsys.readouterr().out)]
     assert len(titles) == 2 and all(t.startswith("Renamed ") for t in titles)
 

@@ -15,9 +15,7 @@ METRICS = ["recall@5", "recall@20", "ndcg@10"]
 @pytest.fixture(scope="module")
 def split():
     # Dispersed activity: many test users with short fold-ins, some long.
-    X, _ = make_interactions(
-        600, 80, 6, density=0.08, activity_dispersion=1.2, random_state=0
-    )
+    X, _ = make_interactions(600, 80, 6, density=0.08, activity_dispersion=1.2, random_state=0)
     return strong_generalization_split(X, n_validation=0, n_test=200, random_state=0)
 
 
@@ -37,8 +35,12 @@ def test_keeps_exactly_the_users_in_the_activity_band(split, popularity, max_his
     ]
     assert expected, "the fixture must have users in every band tested"
     cold = evaluate_cold_start(
-        popularity, split.test_fold_in, split.test_held_out,
-        max_history=max_history, min_history=min_history, metrics=METRICS,
+        popularity,
+        split.test_fold_in,
+        split.test_held_out,
+        max_history=max_history,
+        min_history=min_history,
+        metrics=METRICS,
     )
     assert cold.users.tolist() == expected
     assert cold.n_users == len(expected)
@@ -55,9 +57,7 @@ def test_threshold_removes_active_users(split, popularity):
 @pytest.mark.parametrize("make_model", [PopularityRecommender, lambda: EASERecommender(alpha=50.0)])
 def test_equals_evaluate_rankings_on_the_subset(split, make_model):
     model = make_model().fit(split.train)
-    cold = evaluate_cold_start(
-        model, split.test_fold_in, split.test_held_out, max_history=7, metrics=METRICS
-    )
+    cold = evaluate_cold_start(model, split.test_fold_in, split.test_held_out, max_history=7, metrics=METRICS)
     full = evaluate_rankings(model.decision_function, split.test_fold_in, split.test_held_out, METRICS)
     for name in METRICS:
         np.testing.assert_allclose(cold.per_user[name], full[name][cold.users])
@@ -68,9 +68,7 @@ def test_equals_evaluate_rankings_on_the_subset(split, make_model):
 
 def test_accepts_a_score_function(split, popularity):
     by_model = evaluate_cold_start(popularity, split.test_fold_in, split.test_held_out, max_history=6)
-    by_fn = evaluate_cold_start(
-        popularity.decision_function, split.test_fold_in, split.test_held_out, max_history=6
-    )
+    by_fn = evaluate_cold_start(popularity.decision_function, split.test_fold_in, split.test_held_out, max_history=6)
     for name in by_model.mean:
         np.testing.assert_array_equal(by_model.per_user[name], by_fn.per_user[name])
 

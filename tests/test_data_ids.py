@@ -33,9 +33,7 @@ def _movielens_100k(folder):
     (folder / "u.genre").write_text("".join(f"{g}|{k}\n" for k, g in enumerate(genres)))
     flags = {1: "0|1|0", 2: "0|0|1", 3: "0|1|1", 4: "1|0|0"}
     titles = {1: "Toy Story (1995)", 2: "GoldenEye (1995)", 3: "Four Rooms (1995)", 4: "Get Shorty (1995)"}
-    (folder / "u.item").write_text(
-        "".join(f"{i}|{titles[i]}|01-Jan-1995||http://x|{flags[i]}\n" for i in titles)
-    )
+    (folder / "u.item").write_text("".join(f"{i}|{titles[i]}|01-Jan-1995||http://x|{flags[i]}\n" for i in titles))
     return folder
 
 

@@ -57,10 +57,16 @@ def test_link_budget_bounds_large_catalogues():
     assert links[1] <= 1.01 * links[0]
 
 
-@pytest.mark.parametrize("rule, args", [
-    (auto_n_clusters, (0,)), (auto_batch_size, (0,)), (auto_overlap, (0, 10, 10)),
-    (auto_n_components, (10, True)), (auto_n_clusters, (2.5,)),
-])
+@pytest.mark.parametrize(
+    "rule, args",
+    [
+        (auto_n_clusters, (0,)),
+        (auto_batch_size, (0,)),
+        (auto_overlap, (0, 10, 10)),
+        (auto_n_components, (10, True)),
+        (auto_n_clusters, (2.5,)),
+    ],
+)
 def test_rules_reject_bad_counts(rule, args):
     with pytest.raises(ValueError, match="must be an int"):
         rule(*args)

@@ -108,8 +108,12 @@ def test_callback_records_every_epoch_into_history(X):
     assert all(keys <= set(record) for record in model.history_)
     # the last record describes the weights the model ended with (no validation: last epoch)
     model_no_val = FCDAERecommender(
-        n_hidden=8, max_iter=3, validation_fraction=None, callbacks=[WeightDiagnostics(n_samples=200)],
-        device="cpu", random_state=0,
+        n_hidden=8,
+        max_iter=3,
+        validation_fraction=None,
+        callbacks=[WeightDiagnostics(n_samples=200)],
+        device="cpu",
+        random_state=0,
     ).fit(X)
     assert model_no_val.history_[-1]["bound"] == pytest.approx(generalization_bound(model_no_val, 200), rel=1e-6)
     # the weights change during training, and so do the diagnostics
@@ -124,5 +128,5 @@ def test_not_computed_without_the_callback(X):
 def test_sparse_model_has_a_sparse_encoder(X):
     grouper = ItemGrouper(n_clusters=8, overlap=2, n_components=4, random_state=0)
     model = SparseWideDAERecommender(grouper=grouper, max_iter=2, device="cpu", random_state=0).fit(X)
-    (_, W), = weight_matrices(model, part="encoder")
+    ((_, W),) = weight_matrices(model, part="encoder")
     assert int((W != 0).sum()) <= model.connectivity_.nnz

@@ -41,9 +41,7 @@ def test_shards_draw_the_whole_batch_dropout():
 
     def dropped(rows, h_rows, generator):
         # Input dropout, then hidden dropout, in the order of the layers.
-        x = torch.sparse_coo_tensor(
-            np.vstack(rows.nonzero()), torch.ones(rows.nnz), rows.shape, check_invariants=True
-        )
+        x = torch.sparse_coo_tensor(np.vstack(rows.nonzero()), torch.ones(rows.nnz), rows.shape, check_invariants=True)
         return sparse_dropout(x.coalesce(), 0.5, generator).to_dense(), dense_dropout(h_rows, 0.3, generator)
 
     whole_x, whole_h = dropped(batch, h, torch.Generator().manual_seed(0))

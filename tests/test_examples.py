@@ -14,8 +14,11 @@ def test_quickstart_runs_and_reports_both_models(monkeypatch, capsys):
     runpy.run_path(str(EXAMPLES / "quickstart.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "ItemGrouper: K=40 groups" in out
-    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in out.splitlines()
-            if line.startswith(("SW-DAE ", "Popularity "))}
+    rows = {
+        line.split()[0]: [float(v) for v in line.split()[1:]]
+        for line in out.splitlines()
+        if line.startswith(("SW-DAE ", "Popularity "))
+    }
     assert set(rows) == {"SW-DAE", "Popularity"}
     assert all(0.0 <= v <= 1.0 for values in rows.values() for v in values)
     assert sum(line.startswith("test user ") for line in out.splitlines()) == 2
@@ -71,7 +74,7 @@ def test_cold_start_example_compares_the_models_on_short_histories(monkeypatch, 
     lines = out.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("fold-in <="))
     assert lines[header].split()[-4:] == ["SW-DAE", "Mult-DAE", "Mult-VAE", "Popularity"]
-    block = lines[lines.index("ndcg@100") + 1:]
+    block = lines[lines.index("ndcg@100") + 1 :]
     rows = [line.split() for line in block if line.strip() and line.split()[0].isdigit()]
     thresholds, n_users = [int(r[0]) for r in rows], [int(r[1]) for r in rows]
     assert thresholds == sorted(thresholds) and n_users == sorted(n_users) and len(rows) >= 2
@@ -83,8 +86,11 @@ def test_item_groups_genres_example_describes_units_and_explains(monkeypatch, ca
     out_png = tmp_path / "genres.png"
     out = _run_example(monkeypatch, capsys, "plot_item_groups_genres.py", "--out", str(out_png))
     assert out_png.stat().st_size > 0
-    table = [row for row in (line.split() for line in out.splitlines())
-             if row[:1] == ["genre"] and row[1].isdigit() and "%" in " ".join(row)]
+    table = [
+        row
+        for row in (line.split() for line in out.splitlines())
+        if row[:1] == ["genre"] and row[1].isdigit() and "%" in " ".join(row)
+    ]
     assert len(table) == 4
     # The synthetic genres are the planted groups: each described genre's
     # best unit lists that genre first.

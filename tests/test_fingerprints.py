@@ -14,7 +14,6 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
-
 from conftest import assert_same_rankings
 
 DATA = Path(__file__).parent / "data"

@@ -28,9 +28,7 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-def _planted_blocks(
-    seed, sizes=(8, 12, 16, 20, 24), p_in=(0.5, 0.4, 0.35, 0.3, 0.25), p_out=0.02, n_users=400
-):
+def _planted_blocks(seed, sizes=(8, 12, 16, 20, 24), p_in=(0.5, 0.4, 0.35, 0.3, 0.25), p_out=0.02, n_users=400):
     """Dense binary data whose items form blocks of different sizes and
     densities: the co-occurrence spectrum then has len(sizes) leading
     eigenvalues that are well separated from the rest."""
@@ -96,15 +94,13 @@ def test_item_degrees_are_cooccurrence_row_sums():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_recovers_planted_disjoint_groups(method, seed):
     n_groups = 8
-    X, groups = make_interactions(
-        2000, 320, n_groups, density=0.05, item_overlap=0, noise=0.05, random_state=seed
-    )
+    X, groups = make_interactions(2000, 320, n_groups, density=0.05, item_overlap=0, noise=0.05, random_state=seed)
     truth = groups.toarray().argmax(axis=0)
     assert np.all(groups.sum(axis=0) == 1)  # disjoint planted groups
     R = 3
-    grouper = ItemGrouper(
-        n_clusters=n_groups, overlap=R, n_components=n_groups, method=method, random_state=seed
-    ).fit(X)
+    grouper = ItemGrouper(n_clusters=n_groups, overlap=R, n_components=n_groups, method=method, random_state=seed).fit(
+        X
+    )
     assert adjusted_rand_score(truth, grouper.labels_) >= 0.9
 
     n_items = X.shape[1]
@@ -416,9 +412,7 @@ def test_nearest_centroids_brute_force(monkeypatch, n_cpus, n_links):
     dist = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
     expected = np.argsort(dist, axis=1, kind="stable")[:, :n_links]
     # Same distances in the same (nearest first) order ...
-    np.testing.assert_array_equal(
-        np.take_along_axis(dist, got, axis=1), np.take_along_axis(dist, expected, axis=1)
-    )
+    np.testing.assert_array_equal(np.take_along_axis(dist, got, axis=1), np.take_along_axis(dist, expected, axis=1))
     # ... and ties broken by index among the selected centroids.
     for row, d in zip(got, dist):
         keys = list(zip(d[row], row))
@@ -443,9 +437,7 @@ def test_nearest_centroids_sampled_bound_brute_force(monkeypatch, n_cpus, n_link
     centers = np.vstack([X[:30], X[:5], rng.normal(size=(10, 3))])  # 45 centroids, 5 duplicated
     calls = []
     original = clustering._link_below_threshold
-    monkeypatch.setattr(
-        clustering, "_link_below_threshold", lambda *a: calls.append(1) or original(*a)
-    )
+    monkeypatch.setattr(clustering, "_link_below_threshold", lambda *a: calls.append(1) or original(*a))
     got = clustering._nearest_centroids(X, centers, n_links)
     assert calls  # the sampled path ran
     dist = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)

@@ -252,8 +252,9 @@ def test_explanation_bad_input(data, swdae):
         explain_recommendation(swdae, X[[0]], 0, n_units=0)
     with pytest.raises(ValueError, match="consumed every item"):
         explain_recommendation(swdae, np.ones((1, 60)))
-    vae = MultVAERecommender(n_hidden=4, n_latent=2, max_iter=1, validation_fraction=None,
-                             device="cpu", random_state=0).fit(X)
+    vae = MultVAERecommender(
+        n_hidden=4, n_latent=2, max_iter=1, validation_fraction=None, device="cpu", random_state=0
+    ).fit(X)
     with pytest.raises(ValueError, match="one-hidden-layer autoencoder"):
         explain_recommendation(vae, X[[0]], 0)
 
@@ -279,8 +280,9 @@ def test_movielens_groups_have_more_coherent_genres_than_random_groups():
     random = group_genre_composition(shuffled, genres).std(axis=0).mean()
     assert learned > 1.5 * random  # 0.053 vs 0.026 with these settings
     horror = movielens.genre_names.tolist().index("Horror")
-    top = top_units_for_genre(grouper, genres, "Horror", n_units=5, genre_names=movielens.genre_names,
-                              min_group_size=20)
+    top = top_units_for_genre(
+        grouper, genres, "Horror", n_units=5, genre_names=movielens.genre_names, min_group_size=20
+    )
     catalogue_share = genres[:, horror].mean()
     # 30% horror films in the best unit, 5.5% in the catalogue.
     assert group_genre_composition(grouper, genres)[top[0], horror] > 3 * catalogue_share

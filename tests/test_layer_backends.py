@@ -72,9 +72,7 @@ def torch_threads():
 
 
 @pytest.mark.parametrize("tile_units", [1024, 16])
-def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(
-    torch_threads, tile_units, monkeypatch
-):
+def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(torch_threads, tile_units, monkeypatch):
     # 200 users span several 64-user blocks of the bag sums and, with tiles
     # of 16 input units, the weight gradient runs over four tiles of
     # inputs; the results must not depend on either or on the threads.

@@ -257,9 +257,7 @@ def test_metrics_tie_straddling_cut():
     y_true = np.array([[0, 0, 1, 1, 0]])
     y_score = np.array([[1.0, 2.0, 2.0, 2.0, 0.0]])
     assert recall_at_k(y_true, y_score, k=2) == pytest.approx(0.5)
-    assert ndcg_at_k(y_true, y_score, k=2) == pytest.approx(
-        (1 / np.log(3)) / (1 / np.log(2) + 1 / np.log(3))
-    )
+    assert ndcg_at_k(y_true, y_score, k=2) == pytest.approx((1 / np.log(3)) / (1 / np.log(2) + 1 / np.log(3)))
 
 
 # --------------------------------------------------------------------------
@@ -267,9 +265,7 @@ def test_metrics_tie_straddling_cut():
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "container", [sp.csr_array, sp.csr_matrix, sp.coo_array, sp.csc_matrix, np.asarray]
-)
+@pytest.mark.parametrize("container", [sp.csr_array, sp.csr_matrix, sp.coo_array, sp.csc_matrix, np.asarray])
 @pytest.mark.parametrize("metric", [recall_at_k, ndcg_at_k])
 def test_sparse_and_dense_y_true_agree(container, metric):
     y_true, y_score = _random_problem(3, ties=True)
@@ -291,9 +287,7 @@ def test_y_true_counts_and_lists(metric):
     assert with_zeros.nnz == y_true.size
     np.testing.assert_array_equal(metric(with_zeros, y_score, k=5, average=False), expected)
     # nested lists are array-likes too
-    np.testing.assert_array_equal(
-        metric(y_true.tolist(), y_score.tolist(), k=5, average=False), expected
-    )
+    np.testing.assert_array_equal(metric(y_true.tolist(), y_score.tolist(), k=5, average=False), expected)
 
 
 def test_average_false_nan_and_mean_ignores_them():
@@ -308,9 +302,7 @@ def test_average_false_nan_and_mean_ignores_them():
         # Adding users without relevant items does not change the mean.
         padded_true = np.vstack([y_true, np.zeros((4, y_true.shape[1]))])
         padded_score = np.vstack([y_score, np.ones((4, y_true.shape[1]))])
-        assert metric(padded_true, padded_score, k=5) == pytest.approx(
-            metric(y_true, y_score, k=5)
-        )
+        assert metric(padded_true, padded_score, k=5) == pytest.approx(metric(y_true, y_score, k=5))
 
 
 @pytest.mark.parametrize("metric", [recall_at_k, ndcg_at_k])
@@ -390,7 +382,9 @@ def test_evaluate_rankings_batch_size_invariant(exclude_seen):
     reference = evaluate_rankings(score_fn, fold_in, held_out, metrics, batch_size=1000, exclude_seen=exclude_seen)
     assert list(reference) == metrics
     for batch_size in (1, 3, 7):
-        results = evaluate_rankings(score_fn, fold_in, held_out, metrics, batch_size=batch_size, exclude_seen=exclude_seen)
+        results = evaluate_rankings(
+            score_fn, fold_in, held_out, metrics, batch_size=batch_size, exclude_seen=exclude_seen
+        )
         for name in metrics:
             np.testing.assert_array_equal(results[name], reference[name])
 
@@ -399,7 +393,9 @@ def test_evaluate_rankings_batch_size_invariant(exclude_seen):
     if exclude_seen:
         scores[fold_in.toarray() > 0] = -np.inf
     np.testing.assert_allclose(reference["recall@5"], recall_at_k(held_out, scores, k=5, average=False), equal_nan=True)
-    np.testing.assert_allclose(reference["recall@20"], recall_at_k(held_out, scores, k=20, average=False), equal_nan=True)
+    np.testing.assert_allclose(
+        reference["recall@20"], recall_at_k(held_out, scores, k=20, average=False), equal_nan=True
+    )
     np.testing.assert_allclose(reference["ndcg@10"], ndcg_at_k(held_out, scores, k=10, average=False), equal_nan=True)
     # k larger than n_items (40) is clipped
     np.testing.assert_allclose(reference["ndcg@100"], ndcg_at_k(held_out, scores, k=100, average=False), equal_nan=True)

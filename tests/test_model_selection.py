@@ -43,9 +43,7 @@ def _assert_same(A, B):
 @pytest.mark.parametrize("held_out_fraction, min_items", [(0.2, 5), (0.5, 1), (0.3, 3)])
 def test_split_fold_in_sizes_and_disjoint(held_out_fraction, min_items):
     X = _counts_matrix()
-    fold_in, held_out = split_fold_in(
-        X, held_out_fraction=held_out_fraction, min_items=min_items, random_state=0
-    )
+    fold_in, held_out = split_fold_in(X, held_out_fraction=held_out_fraction, min_items=min_items, random_state=0)
     assert isinstance(fold_in, sp.csr_array) and isinstance(held_out, sp.csr_array)
     assert fold_in.shape == held_out.shape == X.shape
     # The parts sum to X (values preserved) and do not overlap.
@@ -56,9 +54,7 @@ def test_split_fold_in_sizes_and_disjoint(held_out_fraction, min_items):
     assert np.all(fold_in.data != 0) and np.all(held_out.data != 0)
 
     counts = (X > 0).sum(axis=1)
-    expected = [
-        math.floor(held_out_fraction * n) if n >= min_items else 0 for n in counts
-    ]
+    expected = [math.floor(held_out_fraction * n) if n >= min_items else 0 for n in counts]
     np.testing.assert_array_equal(_row_counts(held_out), expected)
     np.testing.assert_array_equal(_row_counts(fold_in), counts - np.array(expected))
 
@@ -72,9 +68,7 @@ def test_split_fold_in_paper_defaults():
         assert n_held == (n // 5 if n >= 5 else 0)
     # Hand-picked boundary users of _counts_matrix: 4 -> 0, 5 -> 1, 9 -> 1,
     # 10 -> 2, 14 -> 2, 15 -> 3, 30 -> 6.
-    np.testing.assert_array_equal(
-        _row_counts(held_out)[:12], [0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 3, 6]
-    )
+    np.testing.assert_array_equal(_row_counts(held_out)[:12], [0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 3, 6])
 
 
 def test_split_fold_in_deterministic_and_seed_dependent():
@@ -273,9 +267,7 @@ def test_strong_generalization_split_structure(sparse_input):
     assert not set(train_users) & set(val_users)
     assert not set(train_users) & set(test_users)
     assert not set(val_users) & set(test_users)
-    np.testing.assert_array_equal(
-        np.sort(np.concatenate([train_users, val_users, test_users])), np.arange(80)
-    )
+    np.testing.assert_array_equal(np.sort(np.concatenate([train_users, val_users, test_users])), np.arange(80))
 
     items = split.item_indices
     assert items.dtype.kind == "i"
@@ -295,9 +287,7 @@ def test_strong_generalization_split_structure(sparse_input):
         assert not np.any((fold_in.toarray() > 0) & (held_out.toarray() > 0))
         # min_items and the 20% apply to the history over the kept items.
         counts = (restricted > 0).sum(axis=1)
-        np.testing.assert_array_equal(
-            _row_counts(held_out), np.where(counts >= 5, np.floor(0.2 * counts), 0)
-        )
+        np.testing.assert_array_equal(_row_counts(held_out), np.where(counts >= 5, np.floor(0.2 * counts), 0))
 
 
 def test_strong_generalization_split_reproducible():

@@ -260,9 +260,7 @@ def test_similar_items_validates_its_input(ease):
 
 @pytest.fixture(scope="module")
 def pipe(X):
-    return make_pipeline(
-        _small_grouper(), SparseWideDAERecommender(max_iter=2, device="cpu", random_state=0)
-    ).fit(X)
+    return make_pipeline(_small_grouper(), SparseWideDAERecommender(max_iter=2, device="cpu", random_state=0)).fit(X)
 
 
 def test_recommend_through_a_pipeline(pipe, X):

@@ -212,7 +212,11 @@ def test_connectivity_is_checked(X, mask, match):
 @pytest.mark.parametrize("estimator", AUTOENCODERS, ids=_name)
 @pytest.mark.parametrize(
     "device, match",
-    [("tpu", "not a valid torch device"), ("gpu:0", "not a valid torch device"), (3, "The .device. parameter .* must be an instance of .str.")],
+    [
+        ("tpu", "not a valid torch device"),
+        ("gpu:0", "not a valid torch device"),
+        (3, "The .device. parameter .* must be an instance of .str."),
+    ],
 )
 def test_unknown_devices_are_rejected(estimator, X, device, match):
     with pytest.raises(ValueError, match=match):
@@ -346,9 +350,7 @@ def test_property_every_item_has_exactly_R_links(X, data):
 @pytest.fixture(scope="module")
 def property_model():
     X, _ = make_interactions(150, 18, 3, density=0.2, random_state=1)
-    return SparseWideDAERecommender(
-        grouper=_grouper(n_clusters=5), max_iter=2, device="cpu", random_state=0
-    ).fit(X)
+    return SparseWideDAERecommender(grouper=_grouper(n_clusters=5), max_iter=2, device="cpu", random_state=0).fit(X)
 
 
 @PROPERTY_SETTINGS
@@ -547,8 +549,15 @@ class _Interrupt(Callback):
         _checkpoint_model,
         lambda **p: _checkpoint_model(n_iter_no_change=2, **p),
         lambda **p: MultVAERecommender(
-            n_hidden=8, n_latent=3, total_anneal_steps=20, max_iter=5, batch_size=40,
-            validation_fraction=0.25, device="cpu", random_state=0, **p,
+            n_hidden=8,
+            n_latent=3,
+            total_anneal_steps=20,
+            max_iter=5,
+            batch_size=40,
+            validation_fraction=0.25,
+            device="cpu",
+            random_state=0,
+            **p,
         ),
     ],
     ids=["swdae", "swdae-early-stopping", "multvae-annealing"],

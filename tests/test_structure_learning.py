@@ -178,9 +178,7 @@ def test_cdae_user_node_enters_training_and_is_never_dropped(cdae):
     module = cdae.module_
     m = cdae.n_features_in_
     # User 3 with one item, input dropout that drops every item entry.
-    x = torch.sparse_coo_tensor(
-        [[0, 0], [1, m + 3]], [1.0, 1.0], (1, m + 7), check_invariants=True
-    ).coalesce()
+    x = torch.sparse_coo_tensor([[0, 0], [1, m + 3]], [1.0, 1.0], (1, m + 7), check_invariants=True).coalesce()
     module.train()
     module.input_dropout, module.generator = 1.0 - 1e-9, torch.Generator().manual_seed(0)
     try:

@@ -51,9 +51,7 @@ def main():
     mask = grouper.connectivity_.toarray()  # (K, n_items), bool
     primary = planted.toarray().argmax(axis=0)  # planted primary group of each item
 
-    fig, (ax_net, ax_mask) = plt.subplots(
-        1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.55, 1]}
-    )
+    fig, (ax_net, ax_mask) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.55, 1]})
 
     # (a) input items -> hidden units -> output items, for three units.
     units = pick_units(mask)
@@ -68,16 +66,13 @@ def main():
                 ax_net.plot([xi, xu], [y_in, y_hidden], color=color, lw=0.9, alpha=0.75, zorder=1)
                 ax_net.plot([xu, xi], [y_hidden, y_out], color=color, lw=0.9, alpha=0.75, zorder=1)
         ax_net.scatter([xu], [y_hidden], s=320, color=color, edgecolor="black", zorder=3)
-        ax_net.annotate(f"h{unit}", (xu, y_hidden), ha="center", va="center", fontsize=8,
-                        color="white", fontweight="bold", zorder=4)
-    for y in (y_in, y_out):
-        ax_net.scatter(
-            x_item, np.full(items.size, y), s=60, color="white", edgecolor="black", zorder=3
-        )
-    for xi, item in zip(x_item, items):
         ax_net.annotate(
-            f"{item}", (xi, y_in - 0.07), ha="center", va="top", fontsize=6.5, rotation=90
+            f"h{unit}", (xu, y_hidden), ha="center", va="center", fontsize=8, color="white", fontweight="bold", zorder=4
         )
+    for y in (y_in, y_out):
+        ax_net.scatter(x_item, np.full(items.size, y), s=60, color="white", edgecolor="black", zorder=3)
+    for xi, item in zip(x_item, items):
+        ax_net.annotate(f"{item}", (xi, y_in - 0.07), ha="center", va="top", fontsize=6.5, rotation=90)
     ax_net.text(-0.04, y_in, "input items", ha="right", va="center", fontsize=9)
     ax_net.text(-0.04, y_hidden, "hidden units", ha="right", va="center", fontsize=9)
     ax_net.text(-0.04, y_out, "output items", ha="right", va="center", fontsize=9)
@@ -86,28 +81,20 @@ def main():
     ax_net.set_xlim(-0.3, 1.03)
     ax_net.set_ylim(-0.22, 1.08)
     ax_net.axis("off")
-    ax_net.set_title(
-        f"(a) {len(units)} of the K={K} hidden units and their {items.size} items", fontsize=10
-    )
+    ax_net.set_title(f"(a) {len(units)} of the K={K} hidden units and their {items.size} items", fontsize=10)
 
     # (b) the whole mask, items ordered by planted group.
     order = np.lexsort((np.arange(N_ITEMS), primary))
     ax_mask.imshow(mask[:, order], aspect="auto", cmap="Greys", interpolation="nearest")
     for color, unit in zip(COLORS, units):
-        ax_mask.add_patch(
-            plt.Rectangle((-0.5, unit - 0.5), N_ITEMS, 1, fill=False, edgecolor=color, lw=2)
-        )
+        ax_mask.add_patch(plt.Rectangle((-0.5, unit - 0.5), N_ITEMS, 1, fill=False, edgecolor=color, lw=2))
     bounds = np.flatnonzero(np.diff(primary[order])) + 0.5
     for b in bounds:
         ax_mask.axvline(b, color="#bbbbbb", lw=0.8, ls="--")
     ax_mask.set_yticks(range(K), [f"h{k}" for k in range(K)], fontsize=7)
     ax_mask.set_xticks([])
-    ax_mask.set_xlabel(
-        f"{N_ITEMS} items, ordered by planted group (dashed boundaries)", fontsize=8
-    )
-    ax_mask.set_title(
-        f"(b) connectivity_: K={K} x {N_ITEMS} items, R={R} links per item", fontsize=10
-    )
+    ax_mask.set_xlabel(f"{N_ITEMS} items, ordered by planted group (dashed boundaries)", fontsize=8)
+    ax_mask.set_title(f"(b) connectivity_: K={K} x {N_ITEMS} items, R={R} links per item", fontsize=10)
 
     fig.suptitle(
         f"ItemGrouper(n_clusters={K}, overlap={R}, n_components={F}) fitted on generated data "

@@ -22,11 +22,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._initialization import WeightsToBeLoaded
 from .._memory import check_prediction_memory, is_out_of_memory, out_of_memory_error
-from .._persistence import torch_state_from_bytes, torch_state_to_bytes
 from .._parallel import inner_thread_limit, limit_torch_threads
+from .._persistence import torch_state_from_bytes, torch_state_to_bytes
+from .._similarities import cosine_similarities
 from .._torch_utils import csr_to_torch, resolve_device
 from .._validation import check_interactions
-from .._similarities import cosine_similarities
 from ..base import BaseRecommender
 from ..defaults import auto_batch_size
 from ..layers import count_flops, count_parameters
@@ -232,9 +232,7 @@ class _BaseAutoencoder(BaseRecommender):
 
     def _check_query(self, X):
         X = super()._check_query(X)
-        check_prediction_memory(
-            self.module_, min(X.shape[0], self._batch_rows(X.shape[1])), X.shape[1], self.device_
-        )
+        check_prediction_memory(self.module_, min(X.shape[0], self._batch_rows(X.shape[1])), X.shape[1], self.device_)
         return X
 
     def _score_batch(self, X_batch):
@@ -272,9 +270,7 @@ class _BaseAutoencoder(BaseRecommender):
         # layer weighs the last hidden layer alike (for SW-DAE, items of no
         # common group have similarity 0).
         module = self.module_
-        layer = next(
-            getattr(module, name) for name in ("decoder", "decoder_out", "decoders") if hasattr(module, name)
-        )
+        layer = next(getattr(module, name) for name in ("decoder", "decoder_out", "decoders") if hasattr(module, name))
         layer = layer[0] if isinstance(layer, torch.nn.ModuleList) else layer
         weight = layer.effective_weight().detach().float().cpu().numpy()
         return cosine_similarities(weight, items)
@@ -290,9 +286,7 @@ class _BaseAutoencoder(BaseRecommender):
         module = state.get("module_")
         if module is not None:
             state["module_"] = None
-            state["_module_state"] = torch_state_to_bytes(
-                {k: v.detach().cpu() for k, v in module.state_dict().items()}
-            )
+            state["_module_state"] = torch_state_to_bytes({k: v.detach().cpu() for k, v in module.state_dict().items()})
             state["device_"] = str(self.device_)
         return state
 

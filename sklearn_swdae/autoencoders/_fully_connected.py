@@ -345,9 +345,7 @@ class PrunedDAERecommender(_BaseAutoencoder):
             )
             self.module_ = self._pruned_copy(dense, random_state)
             loss = make_loss(self.loss, self.activity_l1)
-            engine = self._train(
-                self.module_, loss, X_train, validation, random_state, max_iter=self.retrain_iter
-            )
+            engine = self._train(self.module_, loss, X_train, validation, random_state, max_iter=self.retrain_iter)
             return self._finish_fit(engine, n_iter=len(self.pretrain_history_) + len(engine.history))
 
     def _pruned_copy(self, trained, random_state):

@@ -6,8 +6,8 @@ variational autoencoders) are public in :mod:`sklearn_swdae.layers`.
 
 import torch
 
-from ..layers import ACTIVATIONS, DenoisingAutoencoder, sparse_dropout
 from .._initialization import glorot_uniform
+from ..layers import ACTIVATIONS, DenoisingAutoencoder, sparse_dropout
 
 __all__ = ["UserNodeDAE"]
 

@@ -16,6 +16,7 @@ from ._losses import BernoulliLoss, make_loss
 
 __all__ = ["SparseWideDAERecommender"]
 
+
 @fill_doc
 class SparseWideDAERecommender(_BaseAutoencoder):
     """Sparse and wide denoising autoencoder recommender (SW-DAE).
@@ -335,9 +336,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         width = self.connectivity_.shape[0]
         for position, size in enumerate(sizes):
             if isinstance(size, bool) or not isinstance(size, (Integral, np.integer)) or size < 1:
-                raise ValueError(
-                    f"stacked_layer_sizes must hold positive ints, got {size!r} at position {position}."
-                )
+                raise ValueError(f"stacked_layer_sizes must hold positive ints, got {size!r} at position {position}.")
             if size > width:
                 raise ValueError(
                     f"stacked_layer_sizes[{position}]={size} exceeds the width of the layer below "

@@ -1,6 +1,5 @@
 """Loader of generic interaction logs: CSV, TSV and Parquet files with named columns."""
 
-
 import numpy as np
 
 from ._parsing import (

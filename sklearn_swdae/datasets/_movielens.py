@@ -303,5 +303,3 @@ def load_movielens(path, variant=None):
         variant=variant,
         DESCR=f"MovieLens {variant} ratings read from '{ratings}' (GroupLens Research, grouplens.org).",
     )
-
-

@@ -67,5 +67,3 @@ def load_msd_taste_profile(path):
     return _interactions_bunch(
         *read, "sum", DESCR=f"Million Song Dataset Taste Profile play counts read from '{path}'."
     )
-
-

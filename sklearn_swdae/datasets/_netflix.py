@@ -235,5 +235,3 @@ def load_netflix(path):
         item_titles=titles,
         DESCR=f"Netflix Prize training set ratings read from '{path}'.",
     )
-
-

@@ -138,9 +138,9 @@ def _lines(text):
     """(line number, line) of the non-empty lines of a text."""
     return [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
+
 def _movie_id(text, path, number):
     try:
         return int(text)
     except ValueError:
         raise ValueError(f"{path}, line {number}: movie id {text!r} is not an integer.") from None
-

@@ -102,9 +102,7 @@ SPECS = {
     "cdae": (lambda: CDAERecommender(n_hidden=16, **_autoencoder_settings()), True),
     "multdae": (lambda: MultDAERecommender(n_hidden=16, **_autoencoder_settings()), True),
     "multvae": (
-        lambda: MultVAERecommender(
-            n_hidden=24, n_latent=8, total_anneal_steps=10, **_autoencoder_settings()
-        ),
+        lambda: MultVAERecommender(n_hidden=24, n_latent=8, total_anneal_steps=10, **_autoencoder_settings()),
         True,
     ),
     "ease": (lambda: EASERecommender(), False),
