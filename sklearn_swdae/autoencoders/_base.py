@@ -1,11 +1,13 @@
 """What every autoencoder recommender shares: the private pieces its ``fit`` is built from.
 
 Each estimator writes its own ``fit`` from these pieces, top to bottom:
-validate the input (:meth:`_BaseAutoencoder._start_fit`), hold out
-validation users (:meth:`~_BaseAutoencoder._split_validation`), resolve the
-batch size, build the torch module, train it with the shared engine
-(:meth:`~_BaseAutoencoder._train`) and record what every fitted model
-exposes (:meth:`~_BaseAutoencoder._finish_fit`).  The one method a subclass
+validate the input, hold out validation users and resolve the batch size
+(:meth:`_BaseAutoencoder._prepare_training`, or its three steps where
+something must happen between them), build the torch module, then train
+it with the shared engine and record what every fitted model exposes
+(:meth:`~_BaseAutoencoder._fit_module`, or :meth:`~_BaseAutoencoder._train`
+and :meth:`~_BaseAutoencoder._finish_fit` for more than one training run).
+The one method a subclass
 must implement is ``_build_module(n_items, random_state)``, which rebuilds
 the fitted architecture from the fitted attributes: unpickling calls it
 before loading the saved weights.  Prediction and pickling are here.
@@ -142,6 +144,17 @@ class _BaseAutoencoder(BaseRecommender):
 
     # -- pieces of fit, in the order fit uses them ---------------------------
 
+    def _prepare_training(self, X):
+        """Validate X, hold out the validation users and set ``batch_size_``.
+
+        Returns the CSR X, the training users, the validation pair (or
+        None) and the RandomState.
+        """
+        X, random_state = self._start_fit(X)
+        X_train, validation = self._split_validation(X, random_state)
+        self._resolve_batch_size(X_train.shape[0], X.shape[1])
+        return X, X_train, validation, random_state
+
     def _start_fit(self, X):
         """Validate X, pick the device; returns the CSR X and the RandomState."""
         X = check_interactions(self, X, reset=True)
@@ -214,6 +227,11 @@ class _BaseAutoencoder(BaseRecommender):
         engine = self._make_engine(module, loss, random_state, validating=validation is not None, max_iter=max_iter)
         engine.fit(X_train, validation)
         return engine
+
+    def _fit_module(self, module, loss, X_train, validation, random_state):
+        """Train ``module`` as ``module_`` in one run and record it; returns self."""
+        self.module_ = module
+        return self._finish_fit(self._train(module, loss, X_train, validation, random_state))
 
     def _finish_fit(self, engine, *, n_iter=None):
         """Record the training run ``engine`` and the size of ``module_``; returns self."""

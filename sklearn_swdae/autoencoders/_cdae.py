@@ -147,19 +147,15 @@ class CDAERecommender(_BaseAutoencoder):
         {fit_parameters}
         """
         with torch_threads():
-            X, random_state = self._start_fit(X)
-            X_train, validation = self._split_validation(X, random_state)
-            self._resolve_batch_size(X_train.shape[0], X.shape[1])
+            X, X_train, validation, random_state = self._prepare_training(X)
             # One-hot user nodes as extra input columns: the engine shuffles
             # and batches them with the histories, and the module adds their
             # weights.
             self.n_train_users_ = X_train.shape[0]
             nodes = sp.eye_array(self.n_train_users_, dtype=X_train.dtype, format="csr")
             X_train = sp.hstack([X_train, nodes], format="csr")
-            self.module_ = self._build_module(X.shape[1], random_state)
-            loss = ItemColumnsLoss(make_loss(self.loss))
-            engine = self._train(self.module_, loss, X_train, validation, random_state)
-            return self._finish_fit(engine)
+            module = self._build_module(X.shape[1], random_state)
+            return self._fit_module(module, ItemColumnsLoss(make_loss(self.loss)), X_train, validation, random_state)
 
     def _build_module(self, n_items, random_state):
         return UserNodeDAE(

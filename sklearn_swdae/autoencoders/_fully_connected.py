@@ -161,14 +161,10 @@ class FCDAERecommender(_BaseAutoencoder):
         {fit_parameters}
         """
         with torch_threads():
-            X, random_state = self._start_fit(X)
-            X_train, validation = self._split_validation(X, random_state)
-            self._resolve_batch_size(X_train.shape[0], X.shape[1])
+            X, X_train, validation, random_state = self._prepare_training(X)
             self.layer_backends_ = ("dense", "dense")
-            self.module_ = self._build_module(X.shape[1], random_state)
-            loss = make_loss(self.loss, self.activity_l1)
-            engine = self._train(self.module_, loss, X_train, validation, random_state)
-            return self._finish_fit(engine)
+            module = self._build_module(X.shape[1], random_state)
+            return self._fit_module(module, make_loss(self.loss, self.activity_l1), X_train, validation, random_state)
 
     def _build_module(self, n_items, random_state):
         return _fully_connected_dae(self, n_items, random_state)
@@ -331,12 +327,9 @@ class PrunedDAERecommender(_BaseAutoencoder):
         {fit_parameters}
         """
         with torch_threads():
-            X, random_state = self._start_fit(X)
-            n_items = X.shape[1]
-            X_train, validation = self._split_validation(X, random_state)
-            self._resolve_batch_size(X_train.shape[0], n_items)
+            X, X_train, validation, random_state = self._prepare_training(X)
             self.layer_backends_ = ("dense", "dense")
-            dense = _fully_connected_dae(self, n_items, random_state)
+            dense = _fully_connected_dae(self, X.shape[1], random_state)
             engine = self._train(dense, make_loss(self.loss, self.activity_l1), X_train, validation, random_state)
             self.pretrain_history_, self.pretrain_best_epoch_ = engine.history, engine.best_epoch
             self.encoder_mask_, self.decoder_mask_ = (

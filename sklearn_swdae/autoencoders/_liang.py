@@ -121,12 +121,9 @@ class MultDAERecommender(_BaseAutoencoder):
         {fit_parameters}
         """
         with torch_threads():
-            X, random_state = self._start_fit(X)
-            X_train, validation = self._split_validation(X, random_state)
-            self._resolve_batch_size(X_train.shape[0], X.shape[1])
-            self.module_ = self._build_module(X.shape[1], random_state)
-            engine = self._train(self.module_, MultinomialLoss(), X_train, validation, random_state)
-            return self._finish_fit(engine)
+            X, X_train, validation, random_state = self._prepare_training(X)
+            module = self._build_module(X.shape[1], random_state)
+            return self._fit_module(module, MultinomialLoss(), X_train, validation, random_state)
 
     def _build_module(self, n_items, random_state):
         return DenoisingAutoencoder(
@@ -273,14 +270,13 @@ class MultVAERecommender(_BaseAutoencoder):
         {fit_parameters}
         """
         with torch_threads():
-            X, random_state = self._start_fit(X)
-            X_train, validation = self._split_validation(X, random_state)
-            self._resolve_batch_size(X_train.shape[0], X.shape[1])
-            self.module_ = self._build_module(X.shape[1], random_state)
+            X, X_train, validation, random_state = self._prepare_training(X)
+            module = self._build_module(X.shape[1], random_state)
             loss = AnnealedNegativeELBO(self.anneal_cap, self.total_anneal_steps)
-            engine = self._train(self.module_, loss, X_train, validation, random_state)
+            self._fit_module(module, loss, X_train, validation, random_state)
+            # The loss object kept the annealing state of the last update.
             self.beta_, self.n_updates_ = loss.beta, loss.step
-            return self._finish_fit(engine)
+            return self
 
     def _build_module(self, n_items, random_state):
         return VariationalAutoencoder(n_items, self.n_hidden, self.n_latent, "tanh", self.input_dropout, random_state)
