@@ -36,6 +36,23 @@ def _n_cpus():
     return max(1, min(joblib.cpu_count(), worker_thread_limit() or joblib.cpu_count()))
 
 
+def _run_blocks(process, starts, *, serial_blas_threads):
+    """Call ``process(start)`` for every start, on one thread per CPU.
+
+    With several threads BLAS is single-threaded, so they do not
+    oversubscribe the cores; run on one thread, BLAS gets
+    ``serial_blas_threads`` (None: no limit).
+    """
+    n_threads = min(_n_cpus(), len(starts))
+    with threadpool_limits(limits=1 if n_threads > 1 else serial_blas_threads, user_api="blas"):
+        if n_threads > 1:
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                list(pool.map(process, starts))
+        else:
+            for start in starts:
+                process(start)
+
+
 def _nearest_centroids(embedding, centers, n_links):
     """Indices of the ``n_links`` nearest centroids of every row, nearest first.
 
@@ -87,15 +104,7 @@ def _nearest_centroids(embedding, centers, n_links):
         order = np.argsort(part_dist, axis=1, kind="stable")
         out[start + rows] = np.take_along_axis(part, order, axis=1)
 
-    starts = range(0, n_items, _LINK_BLOCK)
-    n_threads = min(_n_cpus(), len(starts))
-    with threadpool_limits(limits=1 if n_threads > 1 else None, user_api="blas"):
-        if n_threads > 1:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                list(pool.map(link, starts))
-        else:
-            for start in starts:
-                link(start)
+    _run_blocks(link, range(0, n_items, _LINK_BLOCK), serial_blas_threads=None)
     return out
 
 
@@ -181,15 +190,7 @@ def _all_squared_distances(squared_distances, n_samples):
         rows = slice(start, start + _LINK_BLOCK)
         squared_distances(rows, out=all_dist[rows], buffer=local.buffer)
 
-    starts = range(0, n_samples, _LINK_BLOCK)
-    n_threads = min(_n_cpus(), len(starts))
-    with threadpool_limits(limits=1, user_api="blas"):
-        if n_threads > 1:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                list(pool.map(block, starts))
-        else:
-            for start in starts:
-                block(start)
+    _run_blocks(block, range(0, n_samples, _LINK_BLOCK), serial_blas_threads=1)
     np.fill_diagonal(all_dist, 0.0)  # exact, not round-off
     return all_dist
 
