@@ -37,7 +37,7 @@ from .defaults import paper_settings
 from .grouping import ItemGrouper
 from .metrics import evaluate_rankings
 from .model_selection import strong_generalization_split
-from .training import VALIDATION_METRICS, Callback
+from .training import Callback, epoch_summary
 
 FORMATS = ("movielens", "netflix", "msd", "csv", "tsv", "parquet")
 # The paper's preprocessing for each format; a generic log is kept as is.
@@ -75,12 +75,8 @@ class EpochProgress(Callback):
             say(f"  {self.name}: training run {self.runs}, {engine.max_iter} epochs")
 
     def on_epoch_end(self, engine, record):
-        parts = [f"  {self.name} epoch {record['epoch']}/{engine.max_iter}", f"loss {record['train_loss']:.4f}"]
-        parts += [f"{name} {record[name]:.4f}" for name in VALIDATION_METRICS if name in record]
-        if record.get("best"):
-            parts.append("*")
-        parts.append(f"{record['dur']:.1f}s")
-        say("  ".join(parts))
+        epoch = f"  {self.name} epoch {record['epoch']}/{engine.max_iter}"
+        say("  ".join([epoch, *epoch_summary(record), f"{record['dur']:.1f}s"]))
 
 
 class Heartbeat:

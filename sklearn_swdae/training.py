@@ -34,6 +34,7 @@ __all__ = [
     "PrintLog",
     "TrainingEngine",
     "VALIDATION_METRICS",
+    "epoch_summary",
     "precision_context",
 ]
 
@@ -201,6 +202,34 @@ class EarlyStopping(Callback):
             engine.stop_training = True
 
 
+def epoch_summary(record):
+    """The loss, validation metrics and improvement mark of one epoch's record, as words.
+
+    The progress lines of :class:`PrintLog` and of the command line put
+    these between their own epoch counter and duration.
+
+    Parameters
+    ----------
+    record : dict
+        One entry of the engine's ``history``.
+
+    Returns
+    -------
+    parts : list of str
+
+    Examples
+    --------
+    >>> from sklearn_swdae.training import epoch_summary
+    >>> epoch_summary({"epoch": 3, "train_loss": 61.2, "ndcg@100": 0.31, "best": True, "dur": 1.5})
+    ['loss 61.2000', 'ndcg@100 0.3100', '*']
+    """
+    parts = [f"loss {record['train_loss']:.4f}"]
+    parts += [f"{name} {record[name]:.4f}" for name in VALIDATION_METRICS if name in record]
+    if record.get("best"):
+        parts.append("*")
+    return parts
+
+
 class PrintLog(Callback):
     """Print one line per epoch: loss, validation metrics and seconds.
 
@@ -220,11 +249,7 @@ class PrintLog(Callback):
         self.stream = stream
 
     def on_epoch_end(self, engine, record):
-        parts = [f"epoch {record['epoch']:>4d}", f"loss {record['train_loss']:.4f}"]
-        parts += [f"{name} {record[name]:.4f}" for name in VALIDATION_METRICS if name in record]
-        if record.get("best"):
-            parts.append("*")
-        parts.append(f"{record['dur']:.2f}s")
+        parts = [f"epoch {record['epoch']:>4d}", *epoch_summary(record), f"{record['dur']:.2f}s"]
         print("  ".join(parts), file=self.stream or sys.stdout, flush=True)
 
 
