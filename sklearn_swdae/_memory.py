@@ -103,10 +103,10 @@ def _check(needed, device, what, parts, batch_size, advice=None):
 def check_ease_memory(n_items):
     """Raise InsufficientMemoryError when EASE's dense item-item solve cannot fit.
 
-    Counted: three (n_items, n_items) float64 arrays (Gram matrix, its
-    inverse, the weights).
+    Counted: one (n_items, n_items) float64 array (the Gram matrix, inverted
+    and scaled into the weights in place) and the float32 weights.
     """
-    parts = [(f"three {n_items} x {n_items} float64 item-item matrices", 3 * 8 * n_items**2)]
+    parts = [(f"{n_items} x {n_items} item-item matrices, float64 and float32", 12 * n_items**2)]
     advice = (
         "To proceed, use fewer items (filter rare items with preprocess_interactions) or a "
         "model with sparse weights such as SparseWideDAERecommender."

@@ -722,7 +722,7 @@ def test_prediction_too_large_for_memory_fails_with_advice(fitted, X, monkeypatc
 
 def test_ease_too_large_for_memory_fails_with_advice(X, monkeypatch):
     monkeypatch.setattr(_memory, "available_memory", lambda device: 1_000)
-    with pytest.raises(InsufficientMemoryError, match="float64 item-item matrices.*fewer items"):
+    with pytest.raises(InsufficientMemoryError, match="item-item matrices, float64 and float32.*fewer items"):
         EASERecommender().fit(X)
 
 
