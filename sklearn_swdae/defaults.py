@@ -20,7 +20,6 @@ arguments, for reproducing its Table 3.
 from numbers import Integral
 
 __all__ = [
-    "auto_activation",
     "auto_batch_size",
     "auto_n_clusters",
     "auto_n_components",
@@ -185,44 +184,6 @@ def auto_batch_size(n_users):
     """
     n_users = _check_count("n_users", n_users)
     return int(min(MAX_BATCH_SIZE, max(MIN_BATCH_SIZE, round(n_users / STEPS_PER_EPOCH))))
-
-
-def auto_activation(n_stacked_layers=0):
-    """Hidden activation of SW-DAE for ``activation="auto"``.
-
-    ``"tanh"`` for the one-hidden-layer model, the paper's ``"sigmoid"``
-    under ``stacked_layer_sizes`` (the deeper layers reconstruct the
-    activations of the layer below as probabilities).  A sigmoid unit whose
-    groups hold none of a user's items still outputs sigmoid(bias), about
-    0.5, so on a short history most of the wide layer sends every user the
-    same signal and the lists drift to the most popular items; a tanh unit
-    is silent at zero.  Measured on validation users (never test users):
-    NDCG@100 tanh vs sigmoid 0.4552 vs 0.4494 on ML-100K, 0.3047 vs 0.3034
-    on ml-latest-small, 0.4163 vs 0.4164 on ML-1M (standard errors 0.02,
-    0.03, 0.008), with tanh ahead from the first epoch (ML-1M: 0.329 vs
-    0.226); on ml-latest-small two users with disjoint tastes shared 2 of
-    their top 10 with tanh, 4 with the sigmoid (benchmarks/RESULTS.md).
-
-    Parameters
-    ----------
-    n_stacked_layers : int, default=0
-        Hidden layers stacked under the first one.
-
-    Returns
-    -------
-    activation : str
-
-    Examples
-    --------
-    >>> from sklearn_swdae.defaults import auto_activation
-    >>> auto_activation(), auto_activation(1)
-    ('tanh', 'sigmoid')
-    """
-    if isinstance(n_stacked_layers, bool) or not isinstance(n_stacked_layers, Integral):
-        raise TypeError(f"n_stacked_layers must be an int, got {n_stacked_layers!r}.")
-    if n_stacked_layers < 0:
-        raise ValueError(f"n_stacked_layers must be >= 0, got {n_stacked_layers}.")
-    return "sigmoid" if n_stacked_layers else "tanh"
 
 
 def paper_settings(n_clusters=1000, *, n_components=PAPER_N_COMPONENTS):

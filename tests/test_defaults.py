@@ -11,7 +11,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn_swdae import ItemGrouper, SparseWideDAERecommender
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.defaults import (
-    auto_activation,
     auto_batch_size,
     auto_n_clusters,
     auto_n_components,
@@ -191,41 +190,6 @@ def test_default_fit_records_its_choices(data, capsys):
     assert f"batch_size={model.batch_size_} (auto)" in out
     assert f"n_clusters={model.grouper_.n_clusters_} (auto)" in out
     assert f"overlap={model.grouper_.overlap_} (auto)" in out
-    assert model.activation_ == "tanh"
-    assert "activation=tanh (auto)" in out
-    assert model.module_.activation == "tanh"
-
-
-def test_auto_activation_rule():
-    assert auto_activation() == auto_activation(0) == "tanh"
-    assert auto_activation(2) == "sigmoid"
-    with pytest.raises(TypeError, match="n_stacked_layers"):
-        auto_activation(True)
-    with pytest.raises(ValueError, match="n_stacked_layers"):
-        auto_activation(-1)
-
-
-def test_auto_activation_is_the_sigmoid_under_stacked_layers(data):
-    grouper = ItemGrouper(n_clusters=12, overlap=3, n_components=6, random_state=0)
-    model = SparseWideDAERecommender(grouper=grouper, stacked_layer_sizes=[6], max_iter=1, device="cpu", random_state=0)
-    model.fit(data)
-    assert model.activation_ == "sigmoid"
-    with pytest.raises(ValueError, match="stacked_layer_sizes needs activation='sigmoid'"):
-        model.set_params(activation="tanh").fit(data)
-
-
-def test_explicit_activation_is_kept_and_changes_the_model(data):
-    grouper = ItemGrouper(n_clusters=12, overlap=3, n_components=6, random_state=0)
-    fits = {
-        activation: SparseWideDAERecommender(
-            grouper=grouper, activation=activation, max_iter=2, device="cpu", random_state=0
-        ).fit(data)
-        for activation in ("auto", "tanh", "sigmoid")
-    }
-    assert fits["sigmoid"].activation_ == "sigmoid"
-    scores = {name: model.decision_function(data[:20]) for name, model in fits.items()}
-    np.testing.assert_allclose(scores["auto"], scores["tanh"], rtol=1e-5, atol=1e-6)
-    assert not np.allclose(scores["auto"], scores["sigmoid"], atol=1e-3)
 
 
 def test_paper_settings_splat():

@@ -43,8 +43,7 @@ def test_every_layer_mask_comes_from_its_own_grouping(X, stacked):
     # one-layer fit does, so that fit's codes are layer 2's input, and so on.
     assert [c.shape for c in stacked.connectivities_] == [(12, 60), (6, 12), (4, 6)]
     assert _same_mask(stacked.connectivities_[0], _grouper().fit(X).connectivity_)
-    # ("auto" is the sigmoid under stacked layers, tanh for one layer.)
-    single = _model(validation_fraction=None, activation="sigmoid").fit(X)
+    single = _model(validation_fraction=None).fit(X)
     with torch.no_grad():
         H1 = single.module_.eval().encode(csr_to_torch(X, torch.device("cpu"))).numpy()
     expected = ItemGrouper(n_clusters=6, overlap=0.25, n_components=6, random_state=0, binarize=False).fit(H1)

@@ -9,15 +9,8 @@ from sklearn.base import _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from .._torch_utils import csr_to_torch
-from ..defaults import auto_activation
 from ..grouping import ItemGrouper
-from ..layers import (
-    ACTIVATIONS,
-    LAYER_BACKENDS,
-    DenoisingAutoencoder,
-    StackedDenoisingAutoencoder,
-    resolve_layer_backend,
-)
+from ..layers import LAYER_BACKENDS, DenoisingAutoencoder, StackedDenoisingAutoencoder, resolve_layer_backend
 from ._base import DAE_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
 from ._losses import BernoulliLoss, make_loss
 
@@ -68,15 +61,8 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         fine-tuned end to end with ``loss`` (equation 5).  Every run (each
         layer, then the fine-tuning) takes up to ``max_iter`` epochs.  Each
         K_l must not exceed K_{l-1}; needs ``activation="sigmoid"``.
-    activation : {"auto", "sigmoid", "tanh", "relu", "identity"}, default="auto"
-        Hidden activation.  ``"auto"``: ``"tanh"`` for one hidden layer,
-        the paper's ``"sigmoid"`` with ``stacked_layer_sizes``
-        (:func:`~sklearn_swdae.defaults.auto_activation`, which says why);
-        ``activation_`` holds the one used.
-
-        .. versionchanged:: 0.1
-           The default was ``"sigmoid"``; :func:`~sklearn_swdae.defaults.paper_settings`
-           keeps it.
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
+        Hidden activation; the paper uses the sigmoid.
     loss : {"multinomial", "bernoulli"}, default="multinomial"
         ``"multinomial"``: softmax output with the multinomial likelihood of
         Mult-DAE, which the paper's evaluation implies ("the output at the
@@ -178,7 +164,6 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         "connectivity": ["array-like", "sparse matrix", None],
         "layer_backend": [StrOptions(set(LAYER_BACKENDS))],
         "stacked_layer_sizes": [list, tuple, None],
-        "activation": [StrOptions({"auto", *ACTIVATIONS})],
     }
 
     def __init__(
@@ -187,7 +172,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         connectivity=None,
         *,
         stacked_layer_sizes=None,
-        activation="auto",
+        activation="sigmoid",
         loss="multinomial",
         input_dropout=0.6,
         hidden_dropout=0.2,
@@ -244,15 +229,9 @@ class SparseWideDAERecommender(_BaseAutoencoder):
             n_items = X.shape[1]
             self.connectivity_ = self._learn_connectivity(X, carried, random_state)
             sizes = self._check_stacked_layer_sizes()
-            self.activation_ = auto_activation(len(sizes)) if self.activation == "auto" else self.activation
             self.connectivities_, self.hidden_groupers_, self.pretraining_histories_ = [self.connectivity_], [], []
             X_train, validation = self._split_validation(X, random_state)
-            self._resolve_batch_size(
-                X_train.shape[0],
-                n_items,
-                **self._grouping_settings(),
-                activation=(self.activation_, self.activation == "auto"),
-            )
+            self._resolve_batch_size(X_train.shape[0], n_items, **self._grouping_settings())
             self.layer_backends_ = self._layer_backends(n_items)
             self.module_ = self._build_module(n_items, random_state)
             loss = make_loss(self.loss)
@@ -270,7 +249,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
             return StackedDenoisingAutoencoder(
                 n_items,
                 [mask.toarray() for mask in connectivities],
-                self.activation_,
+                self.activation,
                 self.input_dropout,
                 self.hidden_dropout,
                 random_state,
@@ -279,7 +258,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
             n_items,
             self.connectivity_.shape[0],
             self.connectivity_,
-            self.activation_,
+            self.activation,
             self.input_dropout,
             self.hidden_dropout,
             random_state,
@@ -290,9 +269,6 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         # Models saved before layer backends existed hold dense weights.
         if "module_" in state and "layer_backends_" not in state:
             state = {**state, "layer_backends_": ("dense", "dense")}
-        # Models saved before "auto" existed used their explicit activation.
-        if "module_" in state and "activation_" not in state:
-            state = {**state, "activation_": state["activation"]}
         super().__setstate__(state)
 
     def _learn_connectivity(self, X, carried, random_state):
@@ -367,7 +343,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
                     f"(K={width}): each stacked layer groups the hidden units of the one below."
                 )
             width = size
-        if sizes and self.activation not in ("sigmoid", "auto"):
+        if sizes and self.activation != "sigmoid":
             raise ValueError(
                 f"stacked_layer_sizes needs activation='sigmoid' (got {self.activation!r}): deeper "
                 "layers reconstruct the activations of the layer below as probabilities."
@@ -390,7 +366,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
                 H.shape[1],
                 size,
                 mask.toarray(),
-                self.activation_,
+                self.activation,
                 self.input_dropout,
                 self.hidden_dropout,
                 random_state,

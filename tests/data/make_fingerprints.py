@@ -53,11 +53,6 @@ def _grouper():
     return ItemGrouper(n_clusters=12, overlap=3, n_components=6, random_state=0)
 
 
-# Recorded when SW-DAE's default activation was the sigmoid (it is "auto",
-# tanh for one layer, since): the one-layer SW-DAE specs name it.
-SIGMOID = {"activation": "sigmoid"}
-
-
 def _autoencoder_settings(**overrides):
     return {**dict(max_iter=4, batch_size=48, device="cpu", random_state=0), **overrides}
 
@@ -65,29 +60,24 @@ def _autoencoder_settings(**overrides):
 # name -> (factory, whether the model is a torch autoencoder)
 SPECS = {
     "swdae_sparse": (
-        lambda: SparseWideDAERecommender(
-            grouper=_grouper(), layer_backend="sparse", **SIGMOID, **_autoencoder_settings()
-        ),
+        lambda: SparseWideDAERecommender(grouper=_grouper(), layer_backend="sparse", **_autoencoder_settings()),
         True,
     ),
     "swdae_dense": (
-        lambda: SparseWideDAERecommender(
-            grouper=_grouper(), layer_backend="dense", **SIGMOID, **_autoencoder_settings()
-        ),
+        lambda: SparseWideDAERecommender(grouper=_grouper(), layer_backend="dense", **_autoencoder_settings()),
         True,
     ),
     "swdae_bernoulli_early_stop": (
         lambda: SparseWideDAERecommender(
             grouper=_grouper(),
             loss="bernoulli",
-            **SIGMOID,
             **_autoencoder_settings(max_iter=8, n_iter_no_change=1, tol=0.5),
         ),
         True,
     ),
     "swdae_no_validation": (
         lambda: SparseWideDAERecommender(
-            grouper=_grouper(), **SIGMOID, **_autoencoder_settings(validation_fraction=None, batch_size="auto")
+            grouper=_grouper(), **_autoencoder_settings(validation_fraction=None, batch_size="auto")
         ),
         True,
     ),
