@@ -109,10 +109,12 @@ def _spd_inverse(matrix):
     # LAPACK works on it in place; it fills one triangle, copied to the other.
     factor, info = lapack.dpotrf(matrix.T, lower=True, overwrite_a=True, clean=False)
     if info != 0:
-        raise np.linalg.LinAlgError(f"the regularized Gram matrix is not positive definite (potrf info {info}).")
+        raise np.linalg.LinAlgError(
+            f"the regularized Gram matrix is not positive definite (potrf info {info}): increase alpha."
+        )
     inverse, info = lapack.dpotri(factor, lower=True, overwrite_c=True)
     if info != 0:
-        raise np.linalg.LinAlgError(f"the regularized Gram matrix is singular (potri info {info}).")
+        raise np.linalg.LinAlgError(f"the regularized Gram matrix is singular (potri info {info}): increase alpha.")
     inverse = inverse.T  # C order again; its upper triangle holds the inverse
     n = inverse.shape[0]
     step = max(1, (1 << 24) // max(n, 1))

@@ -16,9 +16,11 @@ import contextlib
 import copy
 import sys
 import time
+from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.utils import check_scalar
 
 from ._data_parallel import current_strategy
 from ._memory import check_training_memory, is_out_of_memory, out_of_memory_error
@@ -126,6 +128,14 @@ class Callback:
         :class:`BestEpoch` first restores the best weights)."""
 
 
+def _check_metric(metric):
+    # A metric the engine never records would silently select the last
+    # epoch (BestEpoch) or never stop (EarlyStopping).
+    if metric not in VALIDATION_METRICS:
+        raise ValueError(f"metric must be one of {list(VALIDATION_METRICS)}, got {metric!r}.")
+    return metric
+
+
 class BestEpoch(Callback):
     """Keep the weights of the epoch with the best validation score.
 
@@ -142,7 +152,7 @@ class BestEpoch(Callback):
     """
 
     def __init__(self, metric=VALIDATION_METRICS[0]):
-        self.metric = metric
+        self.metric = _check_metric(metric)
         self.best_score, self.best_state = -np.inf, None
 
     def on_epoch_end(self, engine, record):
@@ -183,9 +193,9 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, n_iter_no_change, tol, metric=VALIDATION_METRICS[0]):
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.metric = metric
+        self.n_iter_no_change = check_scalar(n_iter_no_change, "n_iter_no_change", Integral, min_val=1)
+        self.tol = check_scalar(tol, "tol", Real, min_val=0)
+        self.metric = _check_metric(metric)
 
     def epochs_since_improvement(self, history):
         """Epochs since the last improvement by more than ``tol``."""

@@ -17,7 +17,7 @@ from sklearn_swdae import ItemGrouper, PopularityRecommender, SparseWideDAERecom
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.metrics import recommendation_scorers
 from sklearn_swdae.model_selection import strong_generalization_split
-from sklearn_swdae.training import Callback
+from sklearn_swdae.training import BestEpoch, Callback, EarlyStopping
 
 
 def _small_model(**params):
@@ -316,3 +316,18 @@ def test_model_saved_on_gpu_loads_on_cpu(planted, fitted):
     loaded.__setstate__(state)
     assert loaded.device_.type == "cpu"
     np.testing.assert_array_equal(loaded.predict(planted.test_fold_in), fitted.predict(planted.test_fold_in))
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: EarlyStopping(0, 1e-4), ValueError, "n_iter_no_change == 0, must be >= 1"),
+        (lambda: EarlyStopping(2.5, 1e-4), TypeError, "n_iter_no_change must be an instance of int"),
+        (lambda: EarlyStopping(3, -1.0), ValueError, "tol == -1.0, must be >= 0"),
+        (lambda: EarlyStopping(3, 1e-4, metric="ndcg@10"), ValueError, "metric must be one of"),
+        (lambda: BestEpoch(metric="loss"), ValueError, "metric must be one of"),
+    ],
+)
+def test_selection_callbacks_reject_bad_parameters(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
