@@ -210,7 +210,18 @@ def resolve_layer_backend(backend, mask_density, device, sparse_input):
     return "sparse" if sparse_input or device.type == "cpu" else "dense"
 
 
-_STRUCTURE_BUFFERS = ("crow_indices", "col_indices", "row_indices", "t_crow_indices", "t_col_indices", "t_order")
+_STRUCTURE_BUFFERS = ("crow_indices", "col_indices", "t_crow_indices", "t_col_indices", "t_order")
+
+# What state dicts saved before the structure became non-persistent hold:
+# the buffers above and the row of every link, all int64.
+_SAVED_STRUCTURE = _STRUCTURE_BUFFERS + ("row_indices",)
+
+
+def _csr_rows(crow):
+    """The row of every entry of a CSR structure, in the dtype of ``crow``."""
+    return torch.repeat_interleave(
+        torch.arange(crow.numel() - 1, dtype=crow.dtype, device=crow.device), crow.diff(), output_size=int(crow[-1])
+    )
 
 
 class MaskedLinear(nn.Module):
@@ -293,33 +304,39 @@ class MaskedLinear(nn.Module):
             return
         if mask is None:
             raise ValueError("the sparse backend needs a mask; use backend='dense' for a full layer.")
+        # int32 indices where they fit (see csr_structure): half the memory
+        # of int64, and the kernels take either.
         crow, col = csr_structure(mask)
-        rows = torch.repeat_interleave(torch.arange(weight.shape[0]), crow.diff())
+        index_dtype = crow.dtype
         if live is None:
-            live = torch.from_numpy(weight)[rows, col]
+            live = torch.from_numpy(weight)[_csr_rows(crow).long(), col.long()]
         elif live.shape != col.shape:
             raise ValueError(f"{live.numel()} live values for a mask with {col.numel()} live entries.")
         self.values = nn.Parameter(live.contiguous())
         # The structure is rebuilt from the mask, which every owner keeps
         # (the estimators their ``connectivity_``), so it stays out of the
         # state dict: as int64 it took 32 bytes per live weight in a saved
-        # model, eight times the weight itself.
+        # model, eight times the weight itself.  The row of each link is not
+        # kept (``row_indices`` derives it from the row pointers): only the
+        # weight gradient's tiles, built once, and the dense view read it.
         self.register_buffer("crow_indices", crow, persistent=False)
         self.register_buffer("col_indices", col, persistent=False)
-        self.register_buffer("row_indices", rows, persistent=False)
         # The transpose's CSR structure and where its entries sit in
         # ``values``: the input gradient and the sparse-input product walk
         # the links of each input unit.
         # scipy's CSR-to-CSC conversion of the positions is a counting sort
         # that keeps each input's links in row order: the order of a lexsort
         # by (column, row), at a fraction of its cost when a model loads.
+        numpy_dtype = np.int32 if index_dtype == torch.int32 else np.int64
         by_input = sp.csr_array(
-            (np.arange(col.numel(), dtype=np.int64), col.numpy(), crow.numpy()), shape=weight.shape, copy=False
+            (np.arange(col.numel(), dtype=numpy_dtype), col.numpy(), crow.numpy()), shape=weight.shape, copy=False
         ).tocsc()
         order = torch.from_numpy(by_input.data)
-        t_crow = torch.from_numpy(by_input.indptr.astype(np.int64))
+        t_crow = torch.from_numpy(by_input.indptr.astype(numpy_dtype, copy=False))
+        t_col = torch.from_numpy(by_input.indices.astype(numpy_dtype, copy=False))
+        del by_input
         self.register_buffer("t_crow_indices", t_crow, persistent=False)
-        self.register_buffer("t_col_indices", torch.from_numpy(by_input.indices.astype(np.int64)), persistent=False)
+        self.register_buffer("t_col_indices", t_col, persistent=False)
         self.register_buffer("t_order", order, persistent=False)
         in_degree = t_crow.diff()
         # With a constant number of links per input (ItemGrouper's exactly R
@@ -339,7 +356,7 @@ class MaskedLinear(nn.Module):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # State dicts saved before the structure became non-persistent hold
         # it: it must be the structure this layer was built with.
-        for name in _STRUCTURE_BUFFERS:
+        for name in _SAVED_STRUCTURE:
             saved = state_dict.pop(prefix + name, None)
             if saved is None or self.backend != "sparse":
                 continue
@@ -355,6 +372,11 @@ class MaskedLinear(nn.Module):
         if name == "weight" and self.__dict__.get("backend") == "sparse":
             return self.effective_weight()
         return super().__getattr__(name)
+
+    @property
+    def row_indices(self):
+        """The row (output unit) of every live weight, in ``values`` order (sparse backend)."""
+        return _csr_rows(self.crow_indices)
 
     @property
     def in_features(self):
@@ -378,7 +400,7 @@ class MaskedLinear(nn.Module):
         """The (out_features, in_features) weight with masked entries at zero."""
         if self.backend == "sparse":
             dense = self.values.new_zeros(self._shape[0] * self._shape[1])
-            flat = self.row_indices * self._shape[1] + self.col_indices
+            flat = self.row_indices.long() * self._shape[1] + self.col_indices.long()
             return dense.index_put((flat,), self.values).view(self._shape)
         return self.weight if self.mask is None else self.weight * self.mask
 
