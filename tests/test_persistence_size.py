@@ -85,7 +85,9 @@ def test_state_dicts_with_the_structure_load_and_are_checked():
     rng = np.random.RandomState(1)
     mask = rng.rand(9, 13) < 0.3
     layer = MaskedLinear(rng.randn(9, 13), mask, backend="sparse")
-    legacy = {**layer.state_dict(), **{name: getattr(layer, name).clone() for name in layers._STRUCTURE_BUFFERS}}
+    # As saved then: the structure and the row of every link, all int64.
+    legacy = {**layer.state_dict(), **{name: getattr(layer, name).long() for name in layers._SAVED_STRUCTURE}}
+    assert "row_indices" in legacy and legacy["col_indices"].dtype == torch.int64
     legacy["values"] = legacy["values"] + 1.0
     other = MaskedLinear(np.zeros((9, 13)), mask, backend="sparse")
     other.load_state_dict(legacy)
@@ -94,6 +96,10 @@ def test_state_dicts_with_the_structure_load_and_are_checked():
     shuffled = dict(legacy)
     shuffled["col_indices"] = torch.roll(shuffled["col_indices"], 1)
     with pytest.raises(RuntimeError, match="col_indices.*another connectivity"):
+        other.load_state_dict(shuffled)
+    shuffled = dict(legacy)
+    shuffled["row_indices"] = torch.roll(shuffled["row_indices"], 1)
+    with pytest.raises(RuntimeError, match="row_indices.*another connectivity"):
         other.load_state_dict(shuffled)
 
 
