@@ -149,7 +149,7 @@ def _sampled_weight_gradient(layer, grad_out, h, tile_units=None):
         pattern = layer._csr(grad_columns.new_zeros(layer.values.shape))
         return torch.sparse.sampled_addmm(pattern, grad_columns, h, beta=0.0).values()
     grad = grad_columns.new_empty(layer.values.shape)
-    for start, stop, positions, crow, col in column_tiles(layer, tile_units):
+    for start, stop, positions, crow, col in _iter_column_tiles(layer, tile_units):
         pattern = csr_tensor(crow, col, grad.new_zeros(col.shape), (layer.out_features, stop - start))
         tile = torch.sparse.sampled_addmm(pattern, grad_columns, h[:, start:stop], beta=0.0)
         # index_put_ rather than index_copy_, which takes int64 positions only.
@@ -221,26 +221,51 @@ def _host_indices(layer, *names):
 
 
 def column_tiles(layer, width):
-    """The CSR structure cut into tiles of ``width`` input units, cached.
+    """The CSR structure cut into tiles of ``width`` input units.
 
     A list of (start, stop, positions, crow, col): the tile's own CSR
     structure (columns counted from ``start``) and where its entries sit
-    in ``values``.  Each row's links are sorted by column, so every tile
-    keeps the rows' order.  The positions and indices take 8 bytes per
-    live weight in int32 (241 MB at K = 15,000 with R = 0.1 K on 20,108
-    items).
+    in ``values``, in the dtype of the layer's indices.  Each row's links
+    are sorted by column, so every tile keeps the rows' order.  Only the
+    row pointers are cached (:func:`_tile_rows`); the positions and
+    columns, 8 bytes per live weight in int32 (241 MB at K = 15,000 with
+    R = 0.1 K on 20,108 items), are made again on every call.
+    """
+    return list(_iter_column_tiles(layer, width))
+
+
+def _iter_column_tiles(layer, width):
+    """:func:`column_tiles` one tile at a time, so that one tile's indices exist at once."""
+    col = layer.col_indices.cpu()
+    for start, stop, crow, first in _tile_rows(layer, width):
+        counts = crow.diff()
+        n_entries = int(crow[-1])
+        # A row's links in the tile are contiguous in ``values`` from ``first``.
+        positions = torch.repeat_interleave(first - crow[:-1], counts, output_size=n_entries)
+        positions.add_(torch.arange(n_entries, dtype=positions.dtype))
+        yield start, stop, positions, crow, col.index_select(0, positions).sub_(start)
+
+
+def _tile_rows(layer, width):
+    """Per tile of ``width`` input units: (start, stop, crow, first), cached.
+
+    ``crow`` is the tile's row pointers and ``first[r]`` the position in
+    ``values`` of row r's first link in the tile: 2 (out + 1) integers per
+    tile.
     """
 
     def build():
-        rows, col = layer.row_indices.cpu(), layer.col_indices.cpu()
-        dtype = index_dtype(layer._shape, col.numel())
+        crow, col = layer.crow_indices.cpu(), layer.col_indices.cpu()
+        rows = layer.row_indices.cpu()
+        first = crow[:-1].clone()
         tiles = []
         for start in range(0, layer.in_features, width):
             stop = min(start + width, layer.in_features)
-            positions = torch.nonzero((col >= start) & (col < stop)).flatten()
-            crow = torch.zeros(layer.out_features + 1, dtype=torch.int64)
-            crow[1:] = torch.cumsum(torch.bincount(rows[positions], minlength=layer.out_features), 0)
-            tiles.append((start, stop, positions.to(dtype), crow.to(dtype), (col[positions] - start).to(dtype)))
+            counts = torch.bincount(rows[(col >= start) & (col < stop)], minlength=layer.out_features)
+            tile_crow = torch.zeros(layer.out_features + 1, dtype=torch.int64)
+            tile_crow[1:] = torch.cumsum(counts, 0)
+            tiles.append((start, stop, tile_crow.to(crow.dtype), first.clone()))
+            first += counts.to(first.dtype)
         return tiles
 
     return _cached(layer, ("tiles", width), build)
