@@ -208,15 +208,16 @@ def _cached(layer, key, build):
 
 
 def _host_indices(layer, *names):
-    """numpy copies of index buffers for scipy, in its index dtype, cached.
+    """numpy views (or copies) of index buffers for scipy, in its index dtype, cached.
 
-    scipy would otherwise convert the int64 buffers on every product.
+    scipy would otherwise convert int64 buffers on every product; int32
+    buffers (:func:`csr_structure`) are shared, not copied.
     """
-    index_dtype = np.int32 if max(layer._shape + (layer.values.numel(),)) < 2**31 else np.int64
+    dtype = np.int32 if max(layer._shape + (layer.values.numel(),)) < 2**31 else np.int64
     return _cached(
         layer,
         ("numpy", names),
-        lambda: tuple(getattr(layer, name).cpu().numpy().astype(index_dtype, copy=False) for name in names),
+        lambda: tuple(getattr(layer, name).cpu().numpy().astype(dtype, copy=False) for name in names),
     )
 
 
