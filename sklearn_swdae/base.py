@@ -340,10 +340,8 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
 
         Examples
         --------
-        >>> import numpy as np
         >>> from sklearn_swdae import EASERecommender
-        >>> X = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
-        >>> model = EASERecommender(alpha=1.0).fit(X)
+        >>> model = EASERecommender(alpha=1.0).fit([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
         >>> model.similar_items(0, top_n=1), model.similar_items([0, 3], top_n=1)
         (array([1]), array([[1],
                [2]]))

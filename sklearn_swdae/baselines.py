@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
 from ._deprecation import RenamedParametersMixin, deprecate_positional_args, renamed_parameter
+from ._docstrings import fill_doc
 from ._memory import check_ease_memory
 from ._similarities import cosine_similarities
 from ._validation import check_interactions
@@ -29,6 +30,7 @@ from .base import BaseRecommender
 __all__ = ["EASERecommender", "PopularityRecommender", "SLIMRecommender", "WMFRecommender"]
 
 
+@fill_doc
 class PopularityRecommender(BaseRecommender):
     """Recommend the items most users consumed, the same list for everyone.
 
@@ -37,15 +39,11 @@ class PopularityRecommender(BaseRecommender):
     pairs of items (item co-occurrence is an item-item model of its own,
     which :class:`EASERecommender` learns properly).
 
-    .. versionchanged:: 0.1
-       Parameters are keyword-only; passing them positionally is deprecated
-       and will raise a ``TypeError`` in 0.2.
+    {keyword_only_note}
 
     Parameters
     ----------
-    top_n : int, default=100
-        Length of the lists of :meth:`predict`, and of :meth:`recommend`
-        without ``top_n``; capped to the number of items.
+    {top_n_parameter}
 
     Attributes
     ----------
@@ -77,16 +75,7 @@ class PopularityRecommender(BaseRecommender):
     def fit(self, X, y=None):
         """Count how many users consumed each item.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Implicit feedback.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
+        {fit_parameters}
         """
         X = check_interactions(self, X, reset=True)
         self.item_popularity_ = np.asarray(X.sum(axis=0)).ravel() / X.shape[0]
@@ -127,6 +116,7 @@ def _spd_inverse(matrix):
     return inverse
 
 
+@fill_doc
 class EASERecommender(RenamedParametersMixin, BaseRecommender):
     """EASE: the closed-form linear item-item autoencoder of Steck (2019).
 
@@ -140,22 +130,14 @@ class EASERecommender(RenamedParametersMixin, BaseRecommender):
     2.4 GB for 10,000 items) and inverts one in O(n_items^3) time; the
     fitted ``coef_`` is kept in float32.
 
-    .. versionchanged:: 0.1
-       Parameters are keyword-only; passing them positionally is deprecated
-       and will raise a ``TypeError`` in 0.2.
+    {keyword_only_note}
 
     Parameters
     ----------
     alpha : float, default=500.0
         L2 regularization strength (Steck's lambda; 500 on ML-20M).
-    l2 : float, default="deprecated"
-        Former name of ``alpha``.
-
-        .. deprecated:: 0.1
-           Use ``alpha``; ``l2`` will be removed in 0.2.
-    top_n : int, default=100
-        Length of the lists of :meth:`predict`, and of :meth:`recommend`
-        without ``top_n``; capped to the number of items.
+    {l2_parameter}
+    {top_n_parameter}
 
     Attributes
     ----------
@@ -199,16 +181,7 @@ class EASERecommender(RenamedParametersMixin, BaseRecommender):
     def fit(self, X, y=None):
         """Compute the item-item weights in closed form.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Implicit feedback.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
+        {fit_parameters}
         """
         alpha = renamed_parameter(self, "alpha", "l2")
         X = check_interactions(self, X, reset=True)
@@ -268,6 +241,7 @@ def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(values)
 
 
+@fill_doc
 class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
     """SLIM: sparse linear item-item model (Ning and Karypis 2011).
 
@@ -285,9 +259,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
     sparse coordinate descent holds the GIL, so threads would not help),
     each on one copy of X.
 
-    .. versionchanged:: 0.1
-       Parameters are keyword-only; passing them positionally is deprecated
-       and will raise a ``TypeError`` in 0.2.
+    {keyword_only_note}
 
     Parameters
     ----------
@@ -295,11 +267,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
         L1 penalty (SLIM's lambda); the paper searches {0.1, 0.5, 1, 5}.
     alpha : float, default=1.0
         L2 penalty (SLIM's beta).
-    l2 : float, default="deprecated"
-        Former name of ``alpha``.
-
-        .. deprecated:: 0.1
-           Use ``alpha``; ``l2`` will be removed in 0.2.
+    {l2_parameter}
     max_iter : int, default=100
         Coordinate-descent iterations per regression.
     tol : float, default=1e-4
@@ -308,9 +276,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
         Processes for the regressions, as in scikit-learn: None means 1 (no
         worker process) unless in a :func:`joblib.parallel_backend` context,
         -1 means all cores.
-    top_n : int, default=100
-        Length of the lists of :meth:`predict`, and of :meth:`recommend`
-        without ``top_n``; capped to the number of items.
+    {top_n_parameter}
 
     Attributes
     ----------
@@ -363,16 +329,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
     def fit(self, X, y=None):
         """Learn the item-item weights, one regression per item.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Implicit feedback.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
+        {fit_parameters}
         """
         alpha = renamed_parameter(self, "alpha", "l2")
         X = check_interactions(self, X, reset=True)
@@ -404,6 +361,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
         return self.coef_[items].toarray()
 
 
+@fill_doc
 class WMFRecommender(RenamedParametersMixin, BaseRecommender):
     """Weighted matrix factorization (Hu, Koren and Volinsky 2008) via ``implicit``.
 
@@ -419,9 +377,7 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
     its dot products with the item factors.  The training users' own
     factors are not kept.
 
-    .. versionchanged:: 0.1
-       Parameters are keyword-only; passing them positionally is deprecated
-       and will raise a ``TypeError`` in 0.2.
+    {keyword_only_note}
 
     Parameters
     ----------
@@ -432,11 +388,7 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
         paper searches {2, 5, 10, 30, 50, 100}).
     alpha : float, default=0.01
         L2 regularization of the factors (``implicit``'s ``regularization``).
-    l2 : float, default="deprecated"
-        Former name of ``alpha``.
-
-        .. deprecated:: 0.1
-           Use ``alpha``; ``l2`` will be removed in 0.2.
+    {l2_parameter}
     max_iter : int, default=15
         ALS iterations.
     n_jobs : int or None, default=None
@@ -448,9 +400,7 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
            everywhere else.  Pass ``n_jobs=-1`` for the former default.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial factors.
-    top_n : int, default=100
-        Length of the lists of :meth:`predict`, and of :meth:`recommend`
-        without ``top_n``; capped to the number of items.
+    {top_n_parameter}
 
     Attributes
     ----------
@@ -517,16 +467,7 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
     def fit(self, X, y=None):
         """Factorize the training users' histories by ALS.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Implicit feedback.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
+        {fit_parameters}
         """
         try:
             from implicit.cpu.als import AlternatingLeastSquares

@@ -3,11 +3,11 @@ for Collaborative Filtering"."""
 
 from numbers import Integral, Real
 
-from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..layers import DenoisingAutoencoder, VariationalAutoencoder
-from ._base import COMMON_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
+from ._base import COMMON_CONSTRAINTS, _BaseAutoencoder
+from ._docs import fill_doc
 from ._losses import AnnealedNegativeELBO, MultinomialLoss
 
 __all__ = ["MultDAERecommender", "MultVAERecommender"]
@@ -37,32 +37,16 @@ class MultDAERecommender(_BaseAutoencoder):
         The default applies none.
     learning_rate : float, default=1e-3
         Adam learning rate.
-    batch_size : int or "auto", default=500
-        Users per mini-batch.  ``"auto"`` is
-        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
-        users (about 40 steps per epoch, within [32, 500]); the value used
-        is ``batch_size_``.
+    {batch_size_parameter}
     max_iter : int, default=100
         Number of epochs.  Liang et al. train 200 epochs; 100 is the
         package's default for every autoencoder.
-    {selection_parameters}
-    random_state : int, RandomState instance or None, default=None
-        Seeds the validation split, the weights, shuffling and dropout.
-        With an int, fit on the CPU is reproducible.
-    verbose : int, default=0
-        Print one line per epoch when positive.
+    {tail_parameters}
 
     Attributes
     ----------
-    module_ : torch.nn.Module
-        The trained network.
-    {training_attributes}
-    n_parameters_ : int
-        Number of trainable weights and biases: ``2 * n_hidden * n_items + n_hidden + n_items``.
-    device_ : torch.device
-        Where the module lives.
-    n_features_in_ : int
-        Number of items.
+    {dense_dae_attributes}
+    {fitted_attributes}
 
     Examples
     --------
@@ -114,16 +98,9 @@ class MultDAERecommender(_BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Train Mult-DAE on the users' histories.
-
-        {fit_parameters}
-        """
-        with torch_threads():
-            X, X_train, validation, random_state = self._prepare_training(X)
-            module = self._build_module(X.shape[1], random_state)
-            return self._fit_module(module, MultinomialLoss(), X_train, validation, random_state)
+    def _fit(self, X, X_train, validation, random_state):
+        module = self._build_module(X.shape[1], random_state)
+        return self._fit_module(module, MultinomialLoss(), X_train, validation, random_state)
 
     def _build_module(self, n_items, random_state):
         return DenoisingAutoencoder(
@@ -169,11 +146,7 @@ class MultVAERecommender(_BaseAutoencoder):
         L2 penalty (Adam weight decay, on weights and biases).  Liang et al. use none for Mult-VAE.
     learning_rate : float, default=1e-3
         Adam learning rate.
-    batch_size : int or "auto", default=500
-        Users per mini-batch.  ``"auto"`` is
-        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
-        users (about 40 steps per epoch, within [32, 500]); the value used
-        is ``batch_size_``.
+    {batch_size_parameter}
     max_iter : int, default=100
         Number of epochs.  Liang et al. train 200 epochs; 100 is the
         package's default for every autoencoder.
@@ -181,22 +154,17 @@ class MultVAERecommender(_BaseAutoencoder):
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the weights, shuffling and dropout, and the reparameterization noise.
         With an int, fit on the CPU is reproducible.
-    verbose : int, default=0
-        Print one line per epoch when positive.
+    {verbose_parameter}
 
     Attributes
     ----------
     module_ : torch.nn.Module
         The trained network.
-    {training_attributes}
     n_parameters_ : int
         Number of trainable weights and biases: ``(n_items + 1) * n_hidden +
         (n_hidden + 1) * 2 * n_latent + (n_latent + 1) * n_hidden +
         (n_hidden + 1) * n_items``.
-    device_ : torch.device
-        Where the module lives.
-    n_features_in_ : int
-        Number of items.
+    {fitted_attributes}
     beta_ : float
         The KL weight of the last training update.
     n_updates_ : int
@@ -263,20 +231,12 @@ class MultVAERecommender(_BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Train Mult-VAE, annealing the KL weight, on the users' histories.
-
-        {fit_parameters}
-        """
-        with torch_threads():
-            X, X_train, validation, random_state = self._prepare_training(X)
-            module = self._build_module(X.shape[1], random_state)
-            loss = AnnealedNegativeELBO(self.anneal_cap, self.total_anneal_steps)
-            self._fit_module(module, loss, X_train, validation, random_state)
-            # The loss object kept the annealing state of the last update.
-            self.beta_, self.n_updates_ = loss.beta, loss.step
-            return self
+    def _fit(self, X, X_train, validation, random_state):
+        loss = AnnealedNegativeELBO(self.anneal_cap, self.total_anneal_steps)
+        self._fit_module(self._build_module(X.shape[1], random_state), loss, X_train, validation, random_state)
+        # The loss object kept the annealing state of the last update.
+        self.beta_, self.n_updates_ = loss.beta, loss.step
+        return self
 
     def _build_module(self, n_items, random_state):
         return VariationalAutoencoder(n_items, self.n_hidden, self.n_latent, "tanh", self.input_dropout, random_state)
