@@ -13,7 +13,6 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy.linalg import lapack
-from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet
 from sklearn.utils import check_random_state
@@ -24,7 +23,6 @@ from ._deprecation import RenamedParametersMixin, deprecate_positional_args, ren
 from ._docstrings import fill_doc
 from ._memory import check_ease_memory
 from ._similarities import cosine_similarities
-from ._validation import check_interactions
 from .base import BaseRecommender
 
 __all__ = ["EASERecommender", "PopularityRecommender", "SLIMRecommender", "WMFRecommender"]
@@ -71,13 +69,7 @@ class PopularityRecommender(BaseRecommender):
     def __init__(self, *, top_n=100):
         self.top_n = top_n
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Count how many users consumed each item.
-
-        {fit_parameters}
-        """
-        X = check_interactions(self, X, reset=True)
+    def _fit_interactions(self, X):
         self.item_popularity_ = np.asarray(X.sum(axis=0)).ravel() / X.shape[0]
         self.n_parameters_, self.n_flops_ = X.shape[1], 0
         return self
@@ -177,14 +169,8 @@ class EASERecommender(RenamedParametersMixin, BaseRecommender):
         self.l2 = l2
         self.top_n = top_n
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Compute the item-item weights in closed form.
-
-        {fit_parameters}
-        """
+    def _fit_interactions(self, X):
         alpha = renamed_parameter(self, "alpha", "l2")
-        X = check_interactions(self, X, reset=True)
         check_ease_memory(X.shape[1])
         gram = (X.T @ X).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += alpha
@@ -205,6 +191,11 @@ class EASERecommender(RenamedParametersMixin, BaseRecommender):
         return self.coef_[items]
 
 
+# SLIM's problem (W >= 0, no intercept), solved on a copy of X that is the
+# worker's own, so ElasticNet need not copy it again.
+_ELASTIC_NET_SETTINGS = {"positive": True, "fit_intercept": False, "copy_X": False, "precompute": False}
+
+
 def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
     """SLIM's regressions for the target ``items``: (rows, cols, values) of W.
 
@@ -212,16 +203,7 @@ def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
     target, which imposes ``W_jj = 0`` without copying X once per item.
     """
     X = X.copy()
-    model = ElasticNet(
-        alpha=alpha,
-        l1_ratio=l1_ratio,
-        positive=True,
-        fit_intercept=False,
-        copy_X=False,
-        precompute=False,
-        max_iter=max_iter,
-        tol=tol,
-    )
+    model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, max_iter=max_iter, tol=tol, **_ELASTIC_NET_SETTINGS)
     y = np.zeros(X.shape[0])
     rows, cols, values = [], [], []
     for j in items:
@@ -283,12 +265,12 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
     coef_ : scipy.sparse.csr_array of shape (n_items, n_items), dtype float32
         W: ``coef_[i, j]`` is the weight of item i in the score of item j.
         Non-negative, zero diagonal.
+    n_features_in_ : int
+        Number of items.
     n_parameters_ : int
         Non-zero weights ``coef_.nnz``.
     n_flops_ : int
         ``2 * coef_.nnz``.
-    n_features_in_ : int
-        Number of items.
 
     Examples
     --------
@@ -325,14 +307,8 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
         self.n_jobs = n_jobs
         self.top_n = top_n
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Learn the item-item weights, one regression per item.
-
-        {fit_parameters}
-        """
+    def _fit_interactions(self, X):
         alpha = renamed_parameter(self, "alpha", "l2")
-        X = check_interactions(self, X, reset=True)
         n_users, n_items = X.shape
         X_csc = sp.csc_array(X, dtype=np.float64)
         # ElasticNet accepts only 32-bit sparse indices.
@@ -463,12 +439,7 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
         self.random_state = random_state
         self.top_n = top_n
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Factorize the training users' histories by ALS.
-
-        {fit_parameters}
-        """
+    def _fit_interactions(self, X):
         try:
             from implicit.cpu.als import AlternatingLeastSquares
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -477,7 +448,6 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
                 "pip install 'sklearn-swdae[wmf]' (or pip install implicit)."
             ) from exc
         regularization = renamed_parameter(self, "alpha", "l2")
-        X = check_interactions(self, X, reset=True)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         n_threads = effective_n_jobs(self.n_jobs)
         # implicit warns unless BLAS is single-threaded; its own threads do the work.

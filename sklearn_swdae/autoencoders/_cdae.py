@@ -49,11 +49,7 @@ class CDAERecommender(_BaseAutoencoder):
     alpha : float, default=0.0
         L2 penalty (Adam weight decay) on every weight, user vectors
         included.
-    learning_rate : float, default=1e-3
-        Adam learning rate.
-    {batch_size_parameter}
-    max_iter : int, default=100
-        Number of epochs.
+    {training_parameters}
     {tail_parameters}
 
     Attributes
@@ -63,11 +59,11 @@ class CDAERecommender(_BaseAutoencoder):
     module_ : torch.nn.Module
         The trained network; ``module_.user_weights`` holds the user
         vectors.
+    {fitted_attributes}
     n_parameters_ : int
         ``2 * n_hidden * n_items + n_hidden * n_train_users_ + n_hidden +
         n_items``.  ``n_flops_`` does not count the user vectors (a lookup,
         and zero for new users).
-    {fitted_attributes}
 
     Examples
     --------

@@ -36,6 +36,16 @@ callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=N
 _VERBOSE = """verbose : int, default=0
     Print one line per epoch when positive."""
 
+_LEARNING_RATE = """learning_rate : float, default=1e-3
+    Adam learning rate.
+"""
+
+_BATCH_SIZE = """batch_size : int or "auto", default=500
+    Users per mini-batch.  ``"auto"`` is
+    :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
+    users (about 40 steps per epoch, within [32, 500]); the value used
+    is ``batch_size_``."""
+
 fill_doc = doc_filler(
     {
         **SECTIONS,
@@ -58,11 +68,18 @@ input_dropout : float, default=0.6
     Probability of dropping each consumed item from the input.
 hidden_dropout : float, default=0.2
     Dropout on the hidden layer during training.""",
-        "batch_size_parameter": """batch_size : int or "auto", default=500
-    Users per mini-batch.  ``"auto"`` is
-    :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
-    users (about 40 steps per epoch, within [32, 500]); the value used
-    is ``batch_size_``.""",
+        "batch_size_parameter": _BATCH_SIZE,
+        "training_parameters": _LEARNING_RATE
+        + _BATCH_SIZE
+        + """
+max_iter : int, default=100
+    Number of epochs.""",
+        "liang_training_parameters": _LEARNING_RATE
+        + _BATCH_SIZE
+        + """
+max_iter : int, default=100
+    Number of epochs.  Liang et al. train 200 epochs; 100 is the
+    package's default for every autoencoder.""",
         "dense_dae_attributes": """module_ : torch.nn.Module
     The trained network.
 n_parameters_ : int

@@ -58,17 +58,13 @@ class FCDAERecommender(_BaseAutoencoder):
         (Table 5 searches 1e-5 to 1e-1; 1e-3 was best on ML-20M).
     alpha : float, default=0.0
         L2 penalty (Adam weight decay, on weights and biases).
-    learning_rate : float, default=1e-3
-        Adam learning rate.
-    {batch_size_parameter}
-    max_iter : int, default=100
-        Number of epochs.
+    {training_parameters}
     {tail_parameters}
 
     Attributes
     ----------
-    {dense_dae_attributes}
     {fitted_attributes}
+    {dense_dae_attributes}
 
     See Also
     --------
@@ -79,7 +75,7 @@ class FCDAERecommender(_BaseAutoencoder):
     >>> from sklearn_swdae import FCDAERecommender
     >>> from sklearn_swdae.datasets import make_interactions
     >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
-    >>> model = FCDAERecommender(n_hidden=8, max_iter=3, device="cpu", random_state=0).fit(X)
+    >>> model = FCDAERecommender(n_hidden=8, activity_l1=1e-3, max_iter=3, device="cpu", random_state=0).fit(X)
     >>> model.predict(X[:2]).shape
     (2, 60)
     >>> model.n_parameters_ == 2 * 8 * 60 + 8 + 60
@@ -202,20 +198,18 @@ class PrunedDAERecommender(_BaseAutoencoder):
         The epoch of the fully connected phase whose weights were pruned.
     module_ : torch.nn.Module
         The retrained, pruned network.
+    {fitted_attributes}
     n_parameters_ : int
         Live weights and biases after pruning: ``nnz(encoder_mask_) +
         nnz(decoder_mask_) + n_hidden + n_items``.
-    {fitted_attributes}
 
     Examples
     --------
     >>> from sklearn_swdae import PrunedDAERecommender
     >>> from sklearn_swdae.datasets import make_interactions
     >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
-    >>> model = PrunedDAERecommender(
-    ...     n_hidden=8, sparsity=0.9, max_iter=3, device="cpu", random_state=0
-    ... ).fit(X)
-    >>> model.encoder_mask_.nnz, model.decoder_mask_.nnz
+    >>> model = PrunedDAERecommender(n_hidden=8, sparsity=0.9, max_iter=3, device="cpu", random_state=0)
+    >>> model.fit(X).encoder_mask_.nnz, model.decoder_mask_.nnz
     (48, 48)
     >>> model.n_parameters_ == 48 + 48 + 8 + 60
     True

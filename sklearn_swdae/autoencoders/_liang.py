@@ -12,6 +12,8 @@ from ._losses import AnnealedNegativeELBO, MultinomialLoss
 
 __all__ = ["MultDAERecommender", "MultVAERecommender"]
 
+_LIANG_CONSTRAINTS = {**COMMON_CONSTRAINTS, "n_hidden": [Interval(Integral, 1, None, closed="left")]}
+
 
 @fill_doc
 class MultDAERecommender(_BaseAutoencoder):
@@ -35,33 +37,25 @@ class MultDAERecommender(_BaseAutoencoder):
         ``lam = 0.01 / batch_size`` on the weights; ``alpha = 2 * lam = 4e-5``
         gives the same gradient on the weights.
         The default applies none.
-    learning_rate : float, default=1e-3
-        Adam learning rate.
-    {batch_size_parameter}
-    max_iter : int, default=100
-        Number of epochs.  Liang et al. train 200 epochs; 100 is the
-        package's default for every autoencoder.
+    {liang_training_parameters}
     {tail_parameters}
 
     Attributes
     ----------
-    {dense_dae_attributes}
     {fitted_attributes}
+    {dense_dae_attributes}
 
     Examples
     --------
     >>> from sklearn_swdae import MultDAERecommender
     >>> from sklearn_swdae.datasets import make_interactions
     >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
-    >>> model = MultDAERecommender(n_hidden=8, max_iter=3, device="cpu", random_state=0).fit(X)
-    >>> model.predict(X[:2]).shape
-    (2, 60)
+    >>> model = MultDAERecommender(n_hidden=8, max_iter=3, device="cpu", random_state=0).fit(X[:250])
+    >>> model.recommend(X[250:252], top_n=3).shape  # two users not seen in fit
+    (2, 3)
     """
 
-    _parameter_constraints: dict = {
-        **COMMON_CONSTRAINTS,
-        "n_hidden": [Interval(Integral, 1, None, closed="left")],
-    }
+    _parameter_constraints: dict = _LIANG_CONSTRAINTS
 
     def __init__(
         self,
@@ -144,12 +138,7 @@ class MultVAERecommender(_BaseAutoencoder):
         Number of updates over which ``beta`` would grow from 0 to 1.
     alpha : float, default=0.0
         L2 penalty (Adam weight decay, on weights and biases).  Liang et al. use none for Mult-VAE.
-    learning_rate : float, default=1e-3
-        Adam learning rate.
-    {batch_size_parameter}
-    max_iter : int, default=100
-        Number of epochs.  Liang et al. train 200 epochs; 100 is the
-        package's default for every autoencoder.
+    {liang_training_parameters}
     {selection_parameters}
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the weights, shuffling and dropout, and the reparameterization noise.
@@ -176,15 +165,16 @@ class MultVAERecommender(_BaseAutoencoder):
     >>> from sklearn_swdae.datasets import make_interactions
     >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
     >>> model = MultVAERecommender(
-    ...     n_hidden=16, n_latent=4, max_iter=3, device="cpu", random_state=0
+    ...     n_hidden=16, n_latent=4, total_anneal_steps=20, max_iter=3, device="cpu", random_state=0
     ... ).fit(X)
     >>> model.predict(X[:2]).shape
     (2, 60)
+    >>> model.n_updates_, model.beta_  # one batch per epoch; the last update's beta is 2 / 20
+    (3, 0.1)
     """
 
     _parameter_constraints: dict = {
-        **COMMON_CONSTRAINTS,
-        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        **_LIANG_CONSTRAINTS,
         "n_latent": [Interval(Integral, 1, None, closed="left")],
         "anneal_cap": [Interval(Real, 0, None, closed="left")],
         "total_anneal_steps": [Interval(Integral, 1, None, closed="left")],
