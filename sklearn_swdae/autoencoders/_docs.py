@@ -7,7 +7,8 @@ writes the shared ones there from this one text (see
 
 from .._docstrings import SECTIONS, doc_filler
 
-_SELECTION = """validation_fraction : float or None, default=0.1
+_SELECTION = (
+    """validation_fraction : float or None, default=0.1
     Fraction of the training users held out to select the epoch by
     NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
     the last epoch and trains on every user.
@@ -17,9 +18,9 @@ n_iter_no_change : int or None, default=None
     best one).
 tol : float, default=1e-4
     Minimum improvement for early stopping.
-top_n : int, default=100
-    Length of the lists of :meth:`predict`, and of :meth:`recommend`
-    without ``top_n``; capped to the number of items.
+"""
+    + SECTIONS["top_n_parameter"]
+    + """
 device : str, default="auto"
     "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
     "cuda:N" are accepted.
@@ -32,6 +33,7 @@ precision : {"float32", "tf32", "bfloat16"}, default="float32"
     ``benchmarks/RESULTS.md``.
 callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
     Observers of training (see :mod:`sklearn_swdae.training`)."""
+)
 
 _VERBOSE = """verbose : int, default=0
     Print one line per epoch when positive."""

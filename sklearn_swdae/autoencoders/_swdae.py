@@ -215,6 +215,8 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         carried = getattr(X, "connectivity", None)
         X, random_state = self._start_fit(X)
         self.connectivity_ = self._learn_connectivity(X, carried, random_state)
+        # Bad sizes fail here, before the split and verbose's report.
+        self._check_stacked_layer_sizes()
         X_train, validation = self._split_validation(X, random_state)
         self._resolve_batch_size(X_train.shape[0], X.shape[1], **self._grouping_settings())
         return X, X_train, validation, random_state
