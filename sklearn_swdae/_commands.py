@@ -15,15 +15,8 @@ import time
 import joblib
 import numpy as np
 
+from . import autoencoders
 from ._version import __version__
-from .autoencoders import (
-    CDAERecommender,
-    FCDAERecommender,
-    MultDAERecommender,
-    MultVAERecommender,
-    PrunedDAERecommender,
-    SparseWideDAERecommender,
-)
 from .baselines import EASERecommender, PopularityRecommender, SLIMRecommender, WMFRecommender
 from .datasets import (
     load_interactions,
@@ -175,7 +168,7 @@ def make_model(args):
         )
         grouper = paper.pop("grouper").set_params(method=args.method, random_state=args.seed)
         training = paper
-    return SparseWideDAERecommender(
+    return autoencoders.SparseWideDAERecommender(
         grouper=grouper,
         **training,
         device=args.device,
@@ -223,12 +216,15 @@ def results_table(models, fold_in, held_out):
 BASELINES = {
     "popularity": ("Popularity", lambda args, K: PopularityRecommender()),
     "ease": ("EASE", lambda args, K: EASERecommender()),
-    "fcdae": ("FC-DAE", lambda args, K: FCDAERecommender(n_hidden=K, **training_options(args))),
-    "multdae": ("Mult-DAE", lambda args, K: MultDAERecommender(**training_options(args))),
-    "multvae": ("Mult-VAE", lambda args, K: MultVAERecommender(**training_options(args))),
-    "cdae": ("CDAE", lambda args, K: CDAERecommender(**training_options(args))),
-    "fc-prune": ("FC-Prune", lambda args, K: PrunedDAERecommender(n_hidden=K, **training_options(args))),
-    "fc-reg": ("FC-reg", lambda args, K: FCDAERecommender(n_hidden=K, activity_l1=1e-3, **training_options(args))),
+    "fcdae": ("FC-DAE", lambda args, K: autoencoders.FCDAERecommender(n_hidden=K, **training_options(args))),
+    "multdae": ("Mult-DAE", lambda args, K: autoencoders.MultDAERecommender(**training_options(args))),
+    "multvae": ("Mult-VAE", lambda args, K: autoencoders.MultVAERecommender(**training_options(args))),
+    "cdae": ("CDAE", lambda args, K: autoencoders.CDAERecommender(**training_options(args))),
+    "fc-prune": ("FC-Prune", lambda args, K: autoencoders.PrunedDAERecommender(n_hidden=K, **training_options(args))),
+    "fc-reg": (
+        "FC-reg",
+        lambda args, K: autoencoders.FCDAERecommender(n_hidden=K, activity_l1=1e-3, **training_options(args)),
+    ),
     "slim": ("SLIM", lambda args, K: SLIMRecommender()),
     # Needs the optional ``implicit`` package (the ``wmf`` extra).  Every
     # core, as before WMF's n_jobs=None came to mean one thread.

@@ -72,8 +72,9 @@ def renamed_parameter(estimator, new, old):
         f"'{old}' was renamed to '{new}' and will be removed in {REMOVAL_VERSION}; "
         f"use {type(estimator).__name__}({new}={value!r}).",
         FutureWarning,
-        # renamed_parameter, fit, scikit-learn's _fit_context, the caller.
-        stacklevel=4,
+        # renamed_parameter, the estimator's _fit_interactions, fit,
+        # scikit-learn's _fit_context, the caller.
+        stacklevel=5,
     )
     return value
 

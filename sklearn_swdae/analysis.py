@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._docstrings import doc_filler
 from .autoencoders import (
     FCDAERecommender,
     MultDAERecommender,
@@ -79,11 +80,8 @@ def sweep(
     Examples
     --------
     >>> from sklearn_swdae import FCDAERecommender, PopularityRecommender
-    >>> from sklearn_swdae.analysis import sweep
-    >>> from sklearn_swdae.datasets import make_interactions
-    >>> from sklearn_swdae.model_selection import strong_generalization_split
-    >>> X, _ = make_interactions(300, 40, 4, density=0.15, random_state=0)
-    >>> split = strong_generalization_split(X, n_validation=30, n_test=30, random_state=0)
+    >>> from sklearn_swdae.analysis import load_example_split, sweep
+    >>> split = load_example_split(fast=True)
     >>> records = sweep(
     ...     {"FC-DAE": lambda k: FCDAERecommender(n_hidden=k, max_iter=2, device="cpu"),
     ...      "Popularity": lambda k: PopularityRecommender()},
@@ -153,6 +151,18 @@ def _resolve_models(models, defaults):
     return {name: defaults[name] for name in models}
 
 
+# The data parameters of the paper's sweeps.
+_fill_sweep_doc = doc_filler(
+    {
+        "data_parameters": """X_train : {array-like, sparse matrix} of shape (n_users, n_items)
+    Training users.
+validation, test : tuple (fold_in, held_out) or None
+    Held-out users scored after every fit."""
+    }
+)
+
+
+@_fill_sweep_doc
 def width_sweep(
     X_train,
     validation,
@@ -176,10 +186,7 @@ def width_sweep(
 
     Parameters
     ----------
-    X_train : {array-like, sparse matrix} of shape (n_users, n_items)
-        Training users.
-    validation, test : tuple (fold_in, held_out) or None
-        Held-out users scored after every fit.
+    {data_parameters}
     widths : sequence of int
         The values of K (each at most the number of items for SW-DAE).
     models : sequence of str or dict, default=("SW-DAE", "FC-DAE", "Mult-DAE", "Mult-VAE")
@@ -205,11 +212,8 @@ def width_sweep(
 
     Examples
     --------
-    >>> from sklearn_swdae.analysis import width_sweep
-    >>> from sklearn_swdae.datasets import make_interactions
-    >>> from sklearn_swdae.model_selection import strong_generalization_split
-    >>> X, _ = make_interactions(300, 40, 4, density=0.15, random_state=0)
-    >>> split = strong_generalization_split(X, n_validation=30, n_test=30, random_state=0)
+    >>> from sklearn_swdae.analysis import load_example_split, width_sweep
+    >>> split = load_example_split(fast=True)
     >>> records = width_sweep(
     ...     split.train, (split.validation_fold_in, split.validation_held_out),
     ...     (split.test_fold_in, split.test_held_out), [4, 8], models=["SW-DAE", "FC-DAE"],
@@ -251,6 +255,7 @@ def width_sweep(
     )
 
 
+@_fill_sweep_doc
 def sparsity_sweep(
     X_train,
     validation,
@@ -274,10 +279,7 @@ def sparsity_sweep(
 
     Parameters
     ----------
-    X_train : {array-like, sparse matrix} of shape (n_users, n_items)
-        Training users.
-    validation, test : tuple (fold_in, held_out) or None
-        Held-out users scored after every fit.
+    {data_parameters}
     overlaps : sequence of int or float
         R values: an int is R, a float in (0, 1] is R / K.
     n_clusters : int, default=1000
@@ -302,11 +304,8 @@ def sparsity_sweep(
 
     Examples
     --------
-    >>> from sklearn_swdae.analysis import sparsity_sweep
-    >>> from sklearn_swdae.datasets import make_interactions
-    >>> from sklearn_swdae.model_selection import strong_generalization_split
-    >>> X, _ = make_interactions(300, 40, 4, density=0.15, random_state=0)
-    >>> split = strong_generalization_split(X, n_validation=30, n_test=30, random_state=0)
+    >>> from sklearn_swdae.analysis import load_example_split, sparsity_sweep
+    >>> split = load_example_split(fast=True)
     >>> records = sparsity_sweep(
     ...     split.train, None, (split.test_fold_in, split.test_held_out), [1, 0.5],
     ...     n_clusters=8, n_components=4, estimator_params={"max_iter": 2, "device": "cpu"},

@@ -39,10 +39,11 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._docstrings import fill_doc
 from ._persistence import VersionedStateMixin
 
 # Re-exported under its former name for autoencoders.py, which imports it from
@@ -102,12 +103,14 @@ def _ids_of(indices, ids):
     return out
 
 
+@fill_doc
 class BaseRecommender(VersionedStateMixin, BaseEstimator):
     """Mixin-style base class implementing the prediction convention.
 
-    Subclasses implement ``fit`` (which must call
-    :func:`~sklearn_swdae._validation.check_interactions` with
-    ``reset=True``) and ``_score_batch(X_batch)``, returning dense float
+    Subclasses implement ``_fit_interactions(X)``, which :meth:`fit` calls
+    with the validated CSR histories (or override ``fit``, which must then
+    call :func:`~sklearn_swdae._validation.check_interactions` with
+    ``reset=True``), and ``_score_batch(X_batch)``, returning dense float
     scores for a CSR batch of binary histories.  Those that define an item
     similarity implement ``_item_similarities(items)``, returning the dense
     (len(items), n_items) similarities of the given items to every item
@@ -121,6 +124,18 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
     _prediction_batch_bytes = 1 << 27
     #: check_interactions records the column labels of a fitted DataFrame.
     _records_item_ids = True
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to the training users' histories.
+
+        {fit_parameters}
+        """
+        return self._fit_interactions(check_interactions(self, X, reset=True))
+
+    def _fit_interactions(self, X):  # pragma: no cover - abstract
+        """Fit the model to the validated CSR histories ``X``; returns self."""
+        raise NotImplementedError
 
     def _score_batch(self, X_batch):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -340,10 +355,8 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
 
         Examples
         --------
-        >>> import numpy as np
         >>> from sklearn_swdae import EASERecommender
-        >>> X = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
-        >>> model = EASERecommender(alpha=1.0).fit(X)
+        >>> model = EASERecommender(alpha=1.0).fit([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
         >>> model.similar_items(0, top_n=1), model.similar_items([0, 3], top_n=1)
         (array([1]), array([[1],
                [2]]))

@@ -13,7 +13,6 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy.linalg import lapack
-from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet
 from sklearn.utils import check_random_state
@@ -21,14 +20,15 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
 from ._deprecation import RenamedParametersMixin, deprecate_positional_args, renamed_parameter
+from ._docstrings import fill_doc
 from ._memory import check_ease_memory
 from ._similarities import cosine_similarities
-from ._validation import check_interactions
 from .base import BaseRecommender
 
 __all__ = ["EASERecommender", "PopularityRecommender", "SLIMRecommender", "WMFRecommender"]
 
 
+@fill_doc
 class PopularityRecommender(BaseRecommender):
     """Recommend the items most users consumed, the same list for everyone.
 
@@ -37,15 +37,11 @@ class PopularityRecommender(BaseRecommender):
     pairs of items (item co-occurrence is an item-item model of its own,
     which :class:`EASERecommender` learns properly).
 
-    .. versionchanged:: 0.1
-       Parameters are keyword-only; passing them positionally is deprecated
-       and will raise a ``TypeError`` in 0.2.
+    {keyword_only_note}
 
     Parameters
     ----------
-    top_n : int, default=100
-        Length of the lists of :meth:`predict`, and of :meth:`recommend`
-        without ``top_n``; capped to the number of items.
+    {top_n_parameter}
 
     Attributes
     ----------
@@ -73,22 +69,7 @@ class PopularityRecommender(BaseRecommender):
     def __init__(self, *, top_n=100):
         self.top_n = top_n
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Count how many users consumed each item.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Implicit feedback.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-        """
-        X = check_interactions(self, X, reset=True)
+    def _fit_interactions(self, X):
         self.item_popularity_ = np.asarray(X.sum(axis=0)).ravel() / X.shape[0]
         self.n_parameters_, self.n_flops_ = X.shape[1], 0
         return self
@@ -127,6 +108,7 @@ def _spd_inverse(matrix):
     return inverse
 
 
+@fill_doc
 class EASERecommender(RenamedParametersMixin, BaseRecommender):
     """EASE: the closed-form linear item-item autoencoder of Steck (2019).
 
@@ -140,22 +122,14 @@ class EASERecommender(RenamedParametersMixin, BaseRecommender):
     2.4 GB for 10,000 items) and inverts one in O(n_items^3) time; the
     fitted ``coef_`` is kept in float32.
 
-    .. versionchanged:: 0.1
-       Parameters are keyword-only; passing them positionally is deprecated
-       and will raise a ``TypeError`` in 0.2.
+    {keyword_only_note}
 
     Parameters
     ----------
     alpha : float, default=500.0
         L2 regularization strength (Steck's lambda; 500 on ML-20M).
-    l2 : float, default="deprecated"
-        Former name of ``alpha``.
-
-        .. deprecated:: 0.1
-           Use ``alpha``; ``l2`` will be removed in 0.2.
-    top_n : int, default=100
-        Length of the lists of :meth:`predict`, and of :meth:`recommend`
-        without ``top_n``; capped to the number of items.
+    {l2_parameter}
+    {top_n_parameter}
 
     Attributes
     ----------
@@ -195,23 +169,8 @@ class EASERecommender(RenamedParametersMixin, BaseRecommender):
         self.l2 = l2
         self.top_n = top_n
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Compute the item-item weights in closed form.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Implicit feedback.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-        """
+    def _fit_interactions(self, X):
         alpha = renamed_parameter(self, "alpha", "l2")
-        X = check_interactions(self, X, reset=True)
         check_ease_memory(X.shape[1])
         gram = (X.T @ X).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += alpha
@@ -232,6 +191,11 @@ class EASERecommender(RenamedParametersMixin, BaseRecommender):
         return self.coef_[items]
 
 
+# SLIM's problem (W >= 0, no intercept), solved on a copy of X that is the
+# worker's own, so ElasticNet need not copy it again.
+_ELASTIC_NET_SETTINGS = {"positive": True, "fit_intercept": False, "copy_X": False, "precompute": False}
+
+
 def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
     """SLIM's regressions for the target ``items``: (rows, cols, values) of W.
 
@@ -239,16 +203,7 @@ def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
     target, which imposes ``W_jj = 0`` without copying X once per item.
     """
     X = X.copy()
-    model = ElasticNet(
-        alpha=alpha,
-        l1_ratio=l1_ratio,
-        positive=True,
-        fit_intercept=False,
-        copy_X=False,
-        precompute=False,
-        max_iter=max_iter,
-        tol=tol,
-    )
+    model = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, max_iter=max_iter, tol=tol, **_ELASTIC_NET_SETTINGS)
     y = np.zeros(X.shape[0])
     rows, cols, values = [], [], []
     for j in items:
@@ -268,6 +223,7 @@ def _slim_columns(X, items, alpha, l1_ratio, max_iter, tol):
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(values)
 
 
+@fill_doc
 class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
     """SLIM: sparse linear item-item model (Ning and Karypis 2011).
 
@@ -285,9 +241,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
     sparse coordinate descent holds the GIL, so threads would not help),
     each on one copy of X.
 
-    .. versionchanged:: 0.1
-       Parameters are keyword-only; passing them positionally is deprecated
-       and will raise a ``TypeError`` in 0.2.
+    {keyword_only_note}
 
     Parameters
     ----------
@@ -295,11 +249,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
         L1 penalty (SLIM's lambda); the paper searches {0.1, 0.5, 1, 5}.
     alpha : float, default=1.0
         L2 penalty (SLIM's beta).
-    l2 : float, default="deprecated"
-        Former name of ``alpha``.
-
-        .. deprecated:: 0.1
-           Use ``alpha``; ``l2`` will be removed in 0.2.
+    {l2_parameter}
     max_iter : int, default=100
         Coordinate-descent iterations per regression.
     tol : float, default=1e-4
@@ -308,21 +258,19 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
         Processes for the regressions, as in scikit-learn: None means 1 (no
         worker process) unless in a :func:`joblib.parallel_backend` context,
         -1 means all cores.
-    top_n : int, default=100
-        Length of the lists of :meth:`predict`, and of :meth:`recommend`
-        without ``top_n``; capped to the number of items.
+    {top_n_parameter}
 
     Attributes
     ----------
     coef_ : scipy.sparse.csr_array of shape (n_items, n_items), dtype float32
         W: ``coef_[i, j]`` is the weight of item i in the score of item j.
         Non-negative, zero diagonal.
+    n_features_in_ : int
+        Number of items.
     n_parameters_ : int
         Non-zero weights ``coef_.nnz``.
     n_flops_ : int
         ``2 * coef_.nnz``.
-    n_features_in_ : int
-        Number of items.
 
     Examples
     --------
@@ -359,23 +307,8 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
         self.n_jobs = n_jobs
         self.top_n = top_n
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Learn the item-item weights, one regression per item.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Implicit feedback.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-        """
+    def _fit_interactions(self, X):
         alpha = renamed_parameter(self, "alpha", "l2")
-        X = check_interactions(self, X, reset=True)
         n_users, n_items = X.shape
         X_csc = sp.csc_array(X, dtype=np.float64)
         # ElasticNet accepts only 32-bit sparse indices.
@@ -404,6 +337,7 @@ class SLIMRecommender(RenamedParametersMixin, BaseRecommender):
         return self.coef_[items].toarray()
 
 
+@fill_doc
 class WMFRecommender(RenamedParametersMixin, BaseRecommender):
     """Weighted matrix factorization (Hu, Koren and Volinsky 2008) via ``implicit``.
 
@@ -419,9 +353,7 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
     its dot products with the item factors.  The training users' own
     factors are not kept.
 
-    .. versionchanged:: 0.1
-       Parameters are keyword-only; passing them positionally is deprecated
-       and will raise a ``TypeError`` in 0.2.
+    {keyword_only_note}
 
     Parameters
     ----------
@@ -432,11 +364,7 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
         paper searches {2, 5, 10, 30, 50, 100}).
     alpha : float, default=0.01
         L2 regularization of the factors (``implicit``'s ``regularization``).
-    l2 : float, default="deprecated"
-        Former name of ``alpha``.
-
-        .. deprecated:: 0.1
-           Use ``alpha``; ``l2`` will be removed in 0.2.
+    {l2_parameter}
     max_iter : int, default=15
         ALS iterations.
     n_jobs : int or None, default=None
@@ -448,9 +376,7 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
            everywhere else.  Pass ``n_jobs=-1`` for the former default.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial factors.
-    top_n : int, default=100
-        Length of the lists of :meth:`predict`, and of :meth:`recommend`
-        without ``top_n``; capped to the number of items.
+    {top_n_parameter}
 
     Attributes
     ----------
@@ -513,21 +439,7 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
         self.random_state = random_state
         self.top_n = top_n
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Factorize the training users' histories by ALS.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Implicit feedback.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-        """
+    def _fit_interactions(self, X):
         try:
             from implicit.cpu.als import AlternatingLeastSquares
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -536,7 +448,6 @@ class WMFRecommender(RenamedParametersMixin, BaseRecommender):
                 "pip install 'sklearn-swdae[wmf]' (or pip install implicit)."
             ) from exc
         regularization = renamed_parameter(self, "alpha", "l2")
-        X = check_interactions(self, X, reset=True)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         n_threads = effective_n_jobs(self.n_jobs)
         # implicit warns unless BLAS is single-threaded; its own threads do the work.

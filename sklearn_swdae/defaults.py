@@ -86,6 +86,7 @@ def auto_n_clusters(n_items):
     Returns
     -------
     n_clusters : int
+        At least 1.
 
     Examples
     --------
@@ -175,12 +176,13 @@ def auto_batch_size(n_users):
     Returns
     -------
     batch_size : int
+        Between ``MIN_BATCH_SIZE`` and ``MAX_BATCH_SIZE``.
 
     Examples
     --------
     >>> from sklearn_swdae.defaults import auto_batch_size
-    >>> auto_batch_size(116_677), auto_batch_size(4_345), auto_batch_size(483)
-    (500, 109, 32)
+    >>> [auto_batch_size(n_users) for n_users in (116_677, 4_345, 483)]
+    [500, 109, 32]
     """
     n_users = _check_count("n_users", n_users)
     return int(min(MAX_BATCH_SIZE, max(MIN_BATCH_SIZE, round(n_users / STEPS_PER_EPOCH))))

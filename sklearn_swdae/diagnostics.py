@@ -237,7 +237,8 @@ def weight_diagnostics(model_or_module, n_samples=None):
     >>> import numpy as np
     >>> from sklearn_swdae.layers import DenoisingAutoencoder
     >>> from sklearn_swdae.diagnostics import weight_diagnostics
-    >>> module = DenoisingAutoencoder(6, 4, None, "sigmoid", 0.5, 0.2, np.random.RandomState(0))
+    >>> rng = np.random.RandomState(0)
+    >>> module = DenoisingAutoencoder(6, 4, None, "sigmoid", 0.5, 0.2, rng)
     >>> sorted(weight_diagnostics(module, n_samples=100))  # doctest: +NORMALIZE_WHITESPACE
     ['bound', 'decoder_bound', 'decoder_spectral_norm', 'decoder_stable_rank',
      'encoder_bound', 'encoder_spectral_norm', 'encoder_stable_rank']

@@ -75,6 +75,7 @@ def resolve_overlap(overlap, n_clusters):
     Returns
     -------
     R : int
+        Between 1 and ``n_clusters`` for a float ``overlap``.
 
     Examples
     --------
@@ -505,6 +506,7 @@ class ItemGrouper(
         Returns
         -------
         self : ItemGrouper
+            This grouper, unchanged but for the recorded setting.
 
         Examples
         --------

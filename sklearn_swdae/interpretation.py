@@ -362,10 +362,8 @@ def explain_recommendation(estimator, x, item=None, *, n_units=5):
     >>> from sklearn_swdae.datasets import make_interactions
     >>> from sklearn_swdae.interpretation import explain_recommendation
     >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
-    >>> model = SparseWideDAERecommender(
-    ...     grouper=ItemGrouper(n_clusters=12, overlap=0.25, n_components=6, random_state=0),
-    ...     max_iter=5, device="cpu", random_state=0,
-    ... ).fit(X)
+    >>> grouper = ItemGrouper(n_clusters=12, overlap=0.25, n_components=6, random_state=0)
+    >>> model = SparseWideDAERecommender(grouper, max_iter=5, device="cpu", random_state=0).fit(X)
     >>> why = explain_recommendation(model, X[[0]], n_units=2)
     >>> bool(why.item == model.recommend(X[[0]], top_n=1)[0, 0])
     True

@@ -14,6 +14,7 @@ import torch
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ._docstrings import doc_filler
 from ._validation import as_interaction_matrix
 
 __all__ = [
@@ -162,26 +163,37 @@ def _average(values, average):
     return float(np.nanmean(values))
 
 
+# The parameters recall_at_k and ndcg_at_k share.
+_fill_metric_doc = doc_filler(
+    {
+        "ranking_parameters": """y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+    Relevant (held-out) items are the positive entries.
+y_score : array-like of shape (n_users, n_items)
+    Scores; ``-inf`` excludes an item from the ranking (e.g. the fold-in
+    history).""",
+        "average_parameter": """average : bool, default=True
+    Return the mean over users with at least one relevant item; False
+    returns one value per user (NaN for users without relevant items).""",
+    }
+)
+
+
 @validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
+@_fill_metric_doc
 def recall_at_k(y_true, y_score, *, k=20, average=True):
     """Recall@k as in the paper: hits in the top k over ``min(k, |I_u|)``.
 
     Parameters
     ----------
-    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
-        Relevant (held-out) items are the positive entries.
-    y_score : array-like of shape (n_users, n_items)
-        Scores; items to exclude from the ranking (e.g. the fold-in history)
-        should be ``-inf``.
+    {ranking_parameters}
     k : int, default=20
-        Cut-off.
-    average : bool, default=True
-        Return the mean over users with at least one relevant item; False
-        returns one value per user (NaN for users without relevant items).
+        Cut-off: the length of the list whose hits count.
+    {average_parameter}
 
     Returns
     -------
     recall : float or ndarray of shape (n_users,)
+        In [0, 1]; 1 when the top k holds ``min(k, |I_u|)`` relevant items.
 
     Examples
     --------
@@ -196,6 +208,7 @@ def recall_at_k(y_true, y_score, *, k=20, average=True):
 
 
 @validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
+@_fill_metric_doc
 def ndcg_at_k(y_true, y_score, *, k=100, average=True):
     """NDCG@k with binary relevance, as in the paper.
 
@@ -205,27 +218,22 @@ def ndcg_at_k(y_true, y_score, *, k=100, average=True):
 
     Parameters
     ----------
-    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
-        Relevant (held-out) items are the positive entries.
-    y_score : array-like of shape (n_users, n_items)
-        Scores; ``-inf`` excludes an item from the ranking.
+    {ranking_parameters}
     k : int, default=100
-        Cut-off.
-    average : bool, default=True
-        Return the mean over users with at least one relevant item; False
-        returns one value per user (NaN for users without relevant items).
+        Cut-off: relevant items ranked below k add nothing.
+    {average_parameter}
 
     Returns
     -------
     ndcg : float or ndarray of shape (n_users,)
+        In [0, 1]; 1 for the ideal ranking.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn_swdae.metrics import ndcg_at_k
-    >>> y_true = np.array([[0, 1, 0]])
-    >>> y_score = np.array([[0.9, 0.8, 0.1]])
-    >>> round(ndcg_at_k(y_true, y_score, k=3), 4)  # 1/log2(3)
+    >>> relevant = np.array([[0, 1, 0]])  # the one relevant item is ranked second
+    >>> round(ndcg_at_k(relevant, np.array([[0.9, 0.8, 0.1]]), k=3), 4)  # 1/log2(3)
     0.6309
     """
     return _metric_at_k("ndcg", y_true, y_score, k, average)

@@ -1,16 +1,16 @@
-"""What every autoencoder recommender shares: the private pieces its ``fit`` is built from.
+"""What every autoencoder recommender shares: ``fit`` and the private pieces its training is built from.
 
-Each estimator writes its own ``fit`` from these pieces, top to bottom:
-validate the input, hold out validation users and resolve the batch size
-(:meth:`_BaseAutoencoder._prepare_training`, or its three steps where
-something must happen between them), build the torch module, then train
-it with the shared engine and record what every fitted model exposes
-(:meth:`~_BaseAutoencoder._fit_module`, or :meth:`~_BaseAutoencoder._train`
-and :meth:`~_BaseAutoencoder._finish_fit` for more than one training run).
-The one method a subclass
-must implement is ``_build_module(n_items, random_state)``, which rebuilds
-the fitted architecture from the fitted attributes: unpickling calls it
-before loading the saved weights.  Prediction and pickling are here.
+``fit`` validates the input, holds out validation users and resolves the
+batch size (:meth:`_BaseAutoencoder._prepare_training`, which an estimator
+that must do more before the split overrides from its three steps), then
+calls the estimator's ``_fit``.  Each ``_fit`` builds the torch module,
+then trains it with the shared engine and records what every fitted model
+exposes (:meth:`~_BaseAutoencoder._fit_module`, or
+:meth:`~_BaseAutoencoder._train` and :meth:`~_BaseAutoencoder._finish_fit`
+for more than one training run).  A subclass implements ``_fit`` and
+``_build_module(n_items, random_state)``, which rebuilds the fitted
+architecture from the fitted attributes: unpickling calls it before
+loading the saved weights.  Prediction and pickling are here.
 """
 
 import sys
@@ -19,9 +19,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._docstrings import fill_doc
 from .._initialization import WeightsToBeLoaded
 from .._memory import check_prediction_memory, is_out_of_memory, out_of_memory_error
 from .._parallel import inner_thread_limit, limit_torch_threads
@@ -62,69 +64,6 @@ DAE_CONSTRAINTS = {
     "hidden_dropout": [Interval(Real, 0, 1, closed="left")],
 }
 
-# Docstring sections every autoencoder shares, written once and filled into
-# each class docstring and ``fit`` by ``fill_doc`` (numpydoc needs them in
-# each class).
-_DOC_SECTIONS = {
-    "selection_parameters": """validation_fraction : float or None, default=0.1
-        Fraction of the training users held out to select the epoch by
-        NDCG@100 (80/20 fold-in split of their histories).  None or 0 keeps
-        the last epoch and trains on every user.
-    n_iter_no_change : int or None, default=None
-        Stop when validation NDCG@100 has not improved by ``tol`` for this
-        many epochs.  None trains all ``max_iter`` epochs (still keeping the
-        best one).
-    tol : float, default=1e-4
-        Minimum improvement for early stopping.
-    top_n : int, default=100
-        Length of the lists of :meth:`predict`, and of :meth:`recommend`
-        without ``top_n``; capped to the number of items.
-    device : str, default="auto"
-        "auto" uses CUDA when available, else the CPU; "cpu", "cuda" and
-        "cuda:N" are accepted.
-    precision : {"float32", "tf32", "bfloat16"}, default="float32"
-        Arithmetic of training and prediction.  "tf32" lets CUDA matrix
-        products use TensorFloat-32 (10-bit mantissa inputs, float32
-        accumulation); "bfloat16" runs the forward pass under bfloat16
-        autocast (weights and optimizer stay float32).  Both only speed up
-        GPUs with tensor cores; their effect on accuracy is measured in
-        ``benchmarks/RESULTS.md``.
-    callbacks : list of :class:`~sklearn_swdae.training.Callback` or None, default=None
-        Observers of training (see :mod:`sklearn_swdae.training`).""",
-    "training_attributes": """history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss``, validation ``ndcg@100``,
-        ``recall@20``, ``recall@50`` (when validating), ``dur`` (seconds)
-        and ``best`` on improving epochs.
-    best_epoch_ : int
-        The epoch whose weights were kept.
-    n_iter_ : int
-        Epochs run.
-    n_flops_ : int
-        Floating-point operations of one forward pass for one user: twice
-        the live weights multiplied (the convention of the paper's Table 2,
-        see :func:`~sklearn_swdae.layers.count_flops`).""",
-    "fit_parameters": """Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Training users' implicit feedback; positive means consumed.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted recommender.""",
-}
-
-
-def fill_doc(cls):
-    """Insert the shared docstring sections into the docstrings of ``cls`` and its ``fit``."""
-    for key, text in _DOC_SECTIONS.items():
-        cls.__doc__ = cls.__doc__.replace("{" + key + "}", text)
-        if "fit" in cls.__dict__:
-            cls.fit.__doc__ = cls.fit.__doc__.replace("{" + key + "}", text)
-    return cls
-
 
 def torch_threads():
     """In a worker of a parallel sweep, torch keeps to the worker's share of
@@ -132,15 +71,29 @@ def torch_threads():
     return limit_torch_threads(inner_thread_limit())
 
 
+@fill_doc
 class _BaseAutoencoder(BaseRecommender):
-    """Shared fit pieces, prediction and pickling of the torch autoencoders.
+    """``fit``, its shared pieces, prediction and pickling of the torch autoencoders.
 
-    Subclasses write ``fit`` from the pieces below and implement
+    Subclasses implement ``_fit`` from the pieces below and
     ``_build_module(n_items, random_state)``, which builds the module the
     fitted attributes describe (also when unpickling).
     """
 
     _parameter_constraints: dict = COMMON_CONSTRAINTS
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Train the recommender on the training users' histories.
+
+        {fit_parameters}
+        """
+        with torch_threads():
+            return self._fit(*self._prepare_training(X))
+
+    def _fit(self, X, X_train, validation, random_state):  # pragma: no cover - abstract
+        """Build and train the module on what ``_prepare_training`` returned; returns self."""
+        raise NotImplementedError
 
     # -- pieces of fit, in the order fit uses them ---------------------------
 

@@ -3,10 +3,10 @@
 from numbers import Integral
 
 import scipy.sparse as sp
-from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
-from ._base import DAE_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
+from ._base import DAE_CONSTRAINTS, _BaseAutoencoder
+from ._docs import fill_doc
 from ._losses import ItemColumnsLoss, make_loss
 from ._modules import UserNodeDAE
 
@@ -49,21 +49,8 @@ class CDAERecommender(_BaseAutoencoder):
     alpha : float, default=0.0
         L2 penalty (Adam weight decay) on every weight, user vectors
         included.
-    learning_rate : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or "auto", default=500
-        Users per mini-batch.  ``"auto"`` is
-        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
-        users (about 40 steps per epoch, within [32, 500]); the value used
-        is ``batch_size_``.
-    max_iter : int, default=100
-        Number of epochs.
-    {selection_parameters}
-    random_state : int, RandomState instance or None, default=None
-        Seeds the validation split, the weights, shuffling and dropout.
-        With an int, fit on the CPU is reproducible.
-    verbose : int, default=0
-        Print one line per epoch when positive.
+    {training_parameters}
+    {tail_parameters}
 
     Attributes
     ----------
@@ -72,15 +59,11 @@ class CDAERecommender(_BaseAutoencoder):
     module_ : torch.nn.Module
         The trained network; ``module_.user_weights`` holds the user
         vectors.
-    {training_attributes}
+    {fitted_attributes}
     n_parameters_ : int
         ``2 * n_hidden * n_items + n_hidden * n_train_users_ + n_hidden +
         n_items``.  ``n_flops_`` does not count the user vectors (a lookup,
         and zero for new users).
-    device_ : torch.device
-        Where the module lives.
-    n_features_in_ : int
-        Number of items.
 
     Examples
     --------
@@ -140,22 +123,15 @@ class CDAERecommender(_BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Train CDAE, one user node per training user, on the users' histories.
-
-        {fit_parameters}
-        """
-        with torch_threads():
-            X, X_train, validation, random_state = self._prepare_training(X)
-            # One-hot user nodes as extra input columns: the engine shuffles
-            # and batches them with the histories, and the module adds their
-            # weights.
-            self.n_train_users_ = X_train.shape[0]
-            nodes = sp.eye_array(self.n_train_users_, dtype=X_train.dtype, format="csr")
-            X_train = sp.hstack([X_train, nodes], format="csr")
-            module = self._build_module(X.shape[1], random_state)
-            return self._fit_module(module, ItemColumnsLoss(make_loss(self.loss)), X_train, validation, random_state)
+    def _fit(self, X, X_train, validation, random_state):
+        # One-hot user nodes as extra input columns: the engine shuffles
+        # and batches them with the histories, and the module adds their
+        # weights.
+        self.n_train_users_ = X_train.shape[0]
+        nodes = sp.eye_array(self.n_train_users_, dtype=X_train.dtype, format="csr")
+        X_train = sp.hstack([X_train, nodes], format="csr")
+        module = self._build_module(X.shape[1], random_state)
+        return self._fit_module(module, ItemColumnsLoss(make_loss(self.loss)), X_train, validation, random_state)
 
     def _build_module(self, n_items, random_state):
         return UserNodeDAE(

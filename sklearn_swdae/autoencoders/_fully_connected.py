@@ -7,11 +7,11 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..layers import DenoisingAutoencoder, MaskedLinear
-from ._base import DAE_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
+from ._base import DAE_CONSTRAINTS, _BaseAutoencoder
+from ._docs import fill_doc
 from ._losses import make_loss
 
 __all__ = ["FCDAERecommender", "PrunedDAERecommender"]
@@ -49,14 +49,7 @@ class FCDAERecommender(_BaseAutoencoder):
     ----------
     n_hidden : int, default=1000
         Number of hidden units K.
-    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
-        Hidden activation.
-    loss : {"multinomial", "bernoulli"}, default="multinomial"
-        Likelihood of the output, as for :class:`SparseWideDAERecommender`.
-    input_dropout : float, default=0.6
-        Probability of dropping each consumed item from the input.
-    hidden_dropout : float, default=0.2
-        Dropout on the hidden layer during training.
+    {dae_parameters}
     activity_l1 : float, default=0.0
         L1 penalty on the hidden activations (before hidden dropout): the
         loss gains ``activity_l1 * sum_k |h_k|`` per user, averaged over
@@ -65,33 +58,13 @@ class FCDAERecommender(_BaseAutoencoder):
         (Table 5 searches 1e-5 to 1e-1; 1e-3 was best on ML-20M).
     alpha : float, default=0.0
         L2 penalty (Adam weight decay, on weights and biases).
-    learning_rate : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or "auto", default=500
-        Users per mini-batch.  ``"auto"`` is
-        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
-        users (about 40 steps per epoch, within [32, 500]); the value used
-        is ``batch_size_``.
-    max_iter : int, default=100
-        Number of epochs.
-    {selection_parameters}
-    random_state : int, RandomState instance or None, default=None
-        Seeds the validation split, the weights, shuffling and dropout.
-        With an int, fit on the CPU is reproducible.
-    verbose : int, default=0
-        Print one line per epoch when positive.
+    {training_parameters}
+    {tail_parameters}
 
     Attributes
     ----------
-    module_ : torch.nn.Module
-        The trained network.
-    {training_attributes}
-    n_parameters_ : int
-        Number of trainable weights and biases: ``2 * n_hidden * n_items + n_hidden + n_items``.
-    device_ : torch.device
-        Where the module lives.
-    n_features_in_ : int
-        Number of items.
+    {fitted_attributes}
+    {dense_dae_attributes}
 
     See Also
     --------
@@ -102,7 +75,7 @@ class FCDAERecommender(_BaseAutoencoder):
     >>> from sklearn_swdae import FCDAERecommender
     >>> from sklearn_swdae.datasets import make_interactions
     >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
-    >>> model = FCDAERecommender(n_hidden=8, max_iter=3, device="cpu", random_state=0).fit(X)
+    >>> model = FCDAERecommender(n_hidden=8, activity_l1=1e-3, max_iter=3, device="cpu", random_state=0).fit(X)
     >>> model.predict(X[:2]).shape
     (2, 60)
     >>> model.n_parameters_ == 2 * 8 * 60 + 8 + 60
@@ -154,17 +127,10 @@ class FCDAERecommender(_BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Train the fully connected DAE on the users' histories.
-
-        {fit_parameters}
-        """
-        with torch_threads():
-            X, X_train, validation, random_state = self._prepare_training(X)
-            self.layer_backends_ = ("dense", "dense")
-            module = self._build_module(X.shape[1], random_state)
-            return self._fit_module(module, make_loss(self.loss, self.activity_l1), X_train, validation, random_state)
+    def _fit(self, X, X_train, validation, random_state):
+        self.layer_backends_ = ("dense", "dense")
+        module = self._build_module(X.shape[1], random_state)
+        return self._fit_module(module, make_loss(self.loss, self.activity_l1), X_train, validation, random_state)
 
     def _build_module(self, n_items, random_state):
         return _fully_connected_dae(self, n_items, random_state)
@@ -202,25 +168,14 @@ class PrunedDAERecommender(_BaseAutoencoder):
         FC-Prune-90); the paper's best was 0.5 (FC-Prune-50).
     retrain_iter : int or None, default=None
         Epochs of the retraining phase; None uses ``max_iter``.
-    activation : {"sigmoid", "tanh", "relu", "identity"}, default="sigmoid"
-        Hidden activation.
-    loss : {"multinomial", "bernoulli"}, default="multinomial"
-        Likelihood of the output, as for :class:`SparseWideDAERecommender`.
-    input_dropout : float, default=0.6
-        Probability of dropping each consumed item from the input.
-    hidden_dropout : float, default=0.2
-        Dropout on the hidden layer during training.
+    {dae_parameters}
     activity_l1 : float, default=0.0
         L1 penalty on the hidden activations, as for :class:`FCDAERecommender`.
     alpha : float, default=0.0
         L2 penalty (Adam weight decay, on weights and biases).
     learning_rate : float, default=1e-3
         Adam learning rate (both phases).
-    batch_size : int or "auto", default=500
-        Users per mini-batch.  ``"auto"`` is
-        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
-        users (about 40 steps per epoch, within [32, 500]); the value used
-        is ``batch_size_``.
+    {batch_size_parameter}
     max_iter : int, default=100
         Epochs of the first (fully connected) phase.
     {selection_parameters}
@@ -228,8 +183,7 @@ class PrunedDAERecommender(_BaseAutoencoder):
         Seeds the validation split (the same users in both phases), the
         weights, shuffling and dropout.  With an int, fit on the CPU is
         reproducible.
-    verbose : int, default=0
-        Print one line per epoch when positive.
+    {verbose_parameter}
 
     Attributes
     ----------
@@ -244,24 +198,18 @@ class PrunedDAERecommender(_BaseAutoencoder):
         The epoch of the fully connected phase whose weights were pruned.
     module_ : torch.nn.Module
         The retrained, pruned network.
-    {training_attributes}
+    {fitted_attributes}
     n_parameters_ : int
         Live weights and biases after pruning: ``nnz(encoder_mask_) +
         nnz(decoder_mask_) + n_hidden + n_items``.
-    device_ : torch.device
-        Where the module lives.
-    n_features_in_ : int
-        Number of items.
 
     Examples
     --------
     >>> from sklearn_swdae import PrunedDAERecommender
     >>> from sklearn_swdae.datasets import make_interactions
     >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
-    >>> model = PrunedDAERecommender(
-    ...     n_hidden=8, sparsity=0.9, max_iter=3, device="cpu", random_state=0
-    ... ).fit(X)
-    >>> model.encoder_mask_.nnz, model.decoder_mask_.nnz
+    >>> model = PrunedDAERecommender(n_hidden=8, sparsity=0.9, max_iter=3, device="cpu", random_state=0)
+    >>> model.fit(X).encoder_mask_.nnz, model.decoder_mask_.nnz
     (48, 48)
     >>> model.n_parameters_ == 48 + 48 + 8 + 60
     True
@@ -320,26 +268,20 @@ class PrunedDAERecommender(_BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Train the fully connected DAE, prune it, then retrain the surviving weights.
-
-        {fit_parameters}
-        """
-        with torch_threads():
-            X, X_train, validation, random_state = self._prepare_training(X)
-            self.layer_backends_ = ("dense", "dense")
-            dense = _fully_connected_dae(self, X.shape[1], random_state)
-            engine = self._train(dense, make_loss(self.loss, self.activity_l1), X_train, validation, random_state)
-            self.pretrain_history_, self.pretrain_best_epoch_ = engine.history, engine.best_epoch
-            self.encoder_mask_, self.decoder_mask_ = (
-                sp.csr_array(_magnitude_mask(layer.effective_weight(), self.sparsity))
-                for layer in (dense.encoder, dense.decoder)
-            )
-            self.module_ = self._pruned_copy(dense, random_state)
-            loss = make_loss(self.loss, self.activity_l1)
-            engine = self._train(self.module_, loss, X_train, validation, random_state, max_iter=self.retrain_iter)
-            return self._finish_fit(engine, n_iter=len(self.pretrain_history_) + len(engine.history))
+    def _fit(self, X, X_train, validation, random_state):
+        """Train the fully connected DAE, prune it, then retrain the surviving weights."""
+        dense = _fully_connected_dae(self, X.shape[1], random_state)
+        self.layer_backends_ = ("dense", "dense")
+        engine = self._train(dense, make_loss(self.loss, self.activity_l1), X_train, validation, random_state)
+        self.pretrain_history_, self.pretrain_best_epoch_ = engine.history, engine.best_epoch
+        self.encoder_mask_, self.decoder_mask_ = (
+            sp.csr_array(_magnitude_mask(layer.effective_weight(), self.sparsity))
+            for layer in (dense.encoder, dense.decoder)
+        )
+        self.module_ = self._pruned_copy(dense, random_state)
+        loss = make_loss(self.loss, self.activity_l1)
+        engine = self._train(self.module_, loss, X_train, validation, random_state, max_iter=self.retrain_iter)
+        return self._finish_fit(engine, n_iter=len(self.pretrain_history_) + len(engine.history))
 
     def _pruned_copy(self, trained, random_state):
         """A DAE with the pruned masks, starting from ``trained``'s surviving weights."""

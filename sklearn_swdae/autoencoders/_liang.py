@@ -3,14 +3,16 @@ for Collaborative Filtering"."""
 
 from numbers import Integral, Real
 
-from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..layers import DenoisingAutoencoder, VariationalAutoencoder
-from ._base import COMMON_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
+from ._base import COMMON_CONSTRAINTS, _BaseAutoencoder
+from ._docs import fill_doc
 from ._losses import AnnealedNegativeELBO, MultinomialLoss
 
 __all__ = ["MultDAERecommender", "MultVAERecommender"]
+
+_LIANG_CONSTRAINTS = {**COMMON_CONSTRAINTS, "n_hidden": [Interval(Integral, 1, None, closed="left")]}
 
 
 @fill_doc
@@ -35,49 +37,25 @@ class MultDAERecommender(_BaseAutoencoder):
         ``lam = 0.01 / batch_size`` on the weights; ``alpha = 2 * lam = 4e-5``
         gives the same gradient on the weights.
         The default applies none.
-    learning_rate : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or "auto", default=500
-        Users per mini-batch.  ``"auto"`` is
-        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
-        users (about 40 steps per epoch, within [32, 500]); the value used
-        is ``batch_size_``.
-    max_iter : int, default=100
-        Number of epochs.  Liang et al. train 200 epochs; 100 is the
-        package's default for every autoencoder.
-    {selection_parameters}
-    random_state : int, RandomState instance or None, default=None
-        Seeds the validation split, the weights, shuffling and dropout.
-        With an int, fit on the CPU is reproducible.
-    verbose : int, default=0
-        Print one line per epoch when positive.
+    {liang_training_parameters}
+    {tail_parameters}
 
     Attributes
     ----------
-    module_ : torch.nn.Module
-        The trained network.
-    {training_attributes}
-    n_parameters_ : int
-        Number of trainable weights and biases: ``2 * n_hidden * n_items + n_hidden + n_items``.
-    device_ : torch.device
-        Where the module lives.
-    n_features_in_ : int
-        Number of items.
+    {fitted_attributes}
+    {dense_dae_attributes}
 
     Examples
     --------
     >>> from sklearn_swdae import MultDAERecommender
     >>> from sklearn_swdae.datasets import make_interactions
     >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
-    >>> model = MultDAERecommender(n_hidden=8, max_iter=3, device="cpu", random_state=0).fit(X)
-    >>> model.predict(X[:2]).shape
-    (2, 60)
+    >>> model = MultDAERecommender(n_hidden=8, max_iter=3, device="cpu", random_state=0).fit(X[:250])
+    >>> model.recommend(X[250:252], top_n=3).shape  # two users not seen in fit
+    (2, 3)
     """
 
-    _parameter_constraints: dict = {
-        **COMMON_CONSTRAINTS,
-        "n_hidden": [Interval(Integral, 1, None, closed="left")],
-    }
+    _parameter_constraints: dict = _LIANG_CONSTRAINTS
 
     def __init__(
         self,
@@ -114,16 +92,9 @@ class MultDAERecommender(_BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Train Mult-DAE on the users' histories.
-
-        {fit_parameters}
-        """
-        with torch_threads():
-            X, X_train, validation, random_state = self._prepare_training(X)
-            module = self._build_module(X.shape[1], random_state)
-            return self._fit_module(module, MultinomialLoss(), X_train, validation, random_state)
+    def _fit(self, X, X_train, validation, random_state):
+        module = self._build_module(X.shape[1], random_state)
+        return self._fit_module(module, MultinomialLoss(), X_train, validation, random_state)
 
     def _build_module(self, n_items, random_state):
         return DenoisingAutoencoder(
@@ -167,36 +138,22 @@ class MultVAERecommender(_BaseAutoencoder):
         Number of updates over which ``beta`` would grow from 0 to 1.
     alpha : float, default=0.0
         L2 penalty (Adam weight decay, on weights and biases).  Liang et al. use none for Mult-VAE.
-    learning_rate : float, default=1e-3
-        Adam learning rate.
-    batch_size : int or "auto", default=500
-        Users per mini-batch.  ``"auto"`` is
-        :func:`~sklearn_swdae.defaults.auto_batch_size` of the training
-        users (about 40 steps per epoch, within [32, 500]); the value used
-        is ``batch_size_``.
-    max_iter : int, default=100
-        Number of epochs.  Liang et al. train 200 epochs; 100 is the
-        package's default for every autoencoder.
+    {liang_training_parameters}
     {selection_parameters}
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split, the weights, shuffling and dropout, and the reparameterization noise.
         With an int, fit on the CPU is reproducible.
-    verbose : int, default=0
-        Print one line per epoch when positive.
+    {verbose_parameter}
 
     Attributes
     ----------
     module_ : torch.nn.Module
         The trained network.
-    {training_attributes}
     n_parameters_ : int
         Number of trainable weights and biases: ``(n_items + 1) * n_hidden +
         (n_hidden + 1) * 2 * n_latent + (n_latent + 1) * n_hidden +
         (n_hidden + 1) * n_items``.
-    device_ : torch.device
-        Where the module lives.
-    n_features_in_ : int
-        Number of items.
+    {fitted_attributes}
     beta_ : float
         The KL weight of the last training update.
     n_updates_ : int
@@ -208,15 +165,16 @@ class MultVAERecommender(_BaseAutoencoder):
     >>> from sklearn_swdae.datasets import make_interactions
     >>> X, _ = make_interactions(300, 60, 6, density=0.1, random_state=0)
     >>> model = MultVAERecommender(
-    ...     n_hidden=16, n_latent=4, max_iter=3, device="cpu", random_state=0
+    ...     n_hidden=16, n_latent=4, total_anneal_steps=20, max_iter=3, device="cpu", random_state=0
     ... ).fit(X)
     >>> model.predict(X[:2]).shape
     (2, 60)
+    >>> model.n_updates_, model.beta_  # one batch per epoch; the last update's beta is 2 / 20
+    (3, 0.1)
     """
 
     _parameter_constraints: dict = {
-        **COMMON_CONSTRAINTS,
-        "n_hidden": [Interval(Integral, 1, None, closed="left")],
+        **_LIANG_CONSTRAINTS,
         "n_latent": [Interval(Integral, 1, None, closed="left")],
         "anneal_cap": [Interval(Real, 0, None, closed="left")],
         "total_anneal_steps": [Interval(Integral, 1, None, closed="left")],
@@ -263,20 +221,12 @@ class MultVAERecommender(_BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Train Mult-VAE, annealing the KL weight, on the users' histories.
-
-        {fit_parameters}
-        """
-        with torch_threads():
-            X, X_train, validation, random_state = self._prepare_training(X)
-            module = self._build_module(X.shape[1], random_state)
-            loss = AnnealedNegativeELBO(self.anneal_cap, self.total_anneal_steps)
-            self._fit_module(module, loss, X_train, validation, random_state)
-            # The loss object kept the annealing state of the last update.
-            self.beta_, self.n_updates_ = loss.beta, loss.step
-            return self
+    def _fit(self, X, X_train, validation, random_state):
+        loss = AnnealedNegativeELBO(self.anneal_cap, self.total_anneal_steps)
+        self._fit_module(self._build_module(X.shape[1], random_state), loss, X_train, validation, random_state)
+        # The loss object kept the annealing state of the last update.
+        self.beta_, self.n_updates_ = loss.beta, loss.step
+        return self
 
     def _build_module(self, n_items, random_state):
         return VariationalAutoencoder(n_items, self.n_hidden, self.n_latent, "tanh", self.input_dropout, random_state)

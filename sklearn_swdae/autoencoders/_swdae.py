@@ -5,13 +5,14 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import _fit_context, clone
+from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from .._torch_utils import csr_to_torch
 from ..grouping import ItemGrouper
 from ..layers import LAYER_BACKENDS, DenoisingAutoencoder, StackedDenoisingAutoencoder, resolve_layer_backend
-from ._base import DAE_CONSTRAINTS, _BaseAutoencoder, fill_doc, torch_threads
+from ._base import DAE_CONSTRAINTS, _BaseAutoencoder
+from ._docs import fill_doc
 from ._losses import BernoulliLoss, make_loss
 
 __all__ = ["SparseWideDAERecommender"]
@@ -106,8 +107,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
     random_state : int, RandomState instance or None, default=None
         Seeds the grouper, the validation split, the weights, shuffling and
         dropout.  With an int, fit on the CPU is reproducible.
-    verbose : int, default=0
-        Print one line per epoch when positive.
+    {verbose_parameter}
 
     Attributes
     ----------
@@ -134,14 +134,10 @@ class SparseWideDAERecommender(_BaseAutoencoder):
     module_ : torch.nn.Module
         The trained :class:`~sklearn_swdae.layers.DenoisingAutoencoder`, or
         :class:`~sklearn_swdae.layers.StackedDenoisingAutoencoder` when stacked.
-    {training_attributes}
-    device_ : torch.device
-        Where the module lives.
     n_parameters_ : int
         Live weights and biases: ``2 * nnz(connectivity_) + K + n_items``
         for one hidden layer.
-    n_features_in_ : int
-        Number of items.
+    {fitted_attributes}
 
     Examples
     --------
@@ -213,35 +209,32 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
-        """Learn the item groups (unless given), then train SW-DAE on the users' histories.
+    def _prepare_training(self, X):
+        """Learn the item groups (unless given) before the validation split."""
+        # Read before validation: scipy operations drop the attribute.
+        carried = getattr(X, "connectivity", None)
+        X, random_state = self._start_fit(X)
+        self.connectivity_ = self._learn_connectivity(X, carried, random_state)
+        # Bad sizes fail here, before the split and verbose's report.
+        self._check_stacked_layer_sizes()
+        X_train, validation = self._split_validation(X, random_state)
+        self._resolve_batch_size(X_train.shape[0], X.shape[1], **self._grouping_settings())
+        return X, X_train, validation, random_state
 
-        With ``stacked_layer_sizes``, the deeper layers are then pretrained
-        greedily and the whole stack fine-tuned.
-
-        {fit_parameters}
-        """
-        with torch_threads():
-            # Read before validation: scipy operations drop the attribute.
-            carried = getattr(X, "connectivity", None)
-            X, random_state = self._start_fit(X)
-            n_items = X.shape[1]
-            self.connectivity_ = self._learn_connectivity(X, carried, random_state)
-            sizes = self._check_stacked_layer_sizes()
-            self.connectivities_, self.hidden_groupers_, self.pretraining_histories_ = [self.connectivity_], [], []
-            X_train, validation = self._split_validation(X, random_state)
-            self._resolve_batch_size(X_train.shape[0], n_items, **self._grouping_settings())
-            self.layer_backends_ = self._layer_backends(n_items)
-            self.module_ = self._build_module(n_items, random_state)
-            loss = make_loss(self.loss)
+    def _fit(self, X, X_train, validation, random_state):
+        """Train SW-DAE; with ``stacked_layer_sizes``, then pretrain the deeper layers and fine-tune the stack."""
+        n_items, sizes = X.shape[1], self._check_stacked_layer_sizes()
+        self.connectivities_, self.hidden_groupers_, self.pretraining_histories_ = [self.connectivity_], [], []
+        self.layer_backends_ = self._layer_backends(n_items)
+        self.module_ = self._build_module(n_items, random_state)
+        loss = make_loss(self.loss)
+        engine = self._train(self.module_, loss, X_train, validation, random_state)
+        if sizes:
+            self.pretraining_histories_.append(engine.history)
+            layers = [self.module_] + self._pretrain_deeper_layers(X_train, sizes, random_state)
+            self.module_ = self._build_module(n_items, random_state).load_pretrained(layers)
             engine = self._train(self.module_, loss, X_train, validation, random_state)
-            if sizes:
-                self.pretraining_histories_.append(engine.history)
-                layers = [self.module_] + self._pretrain_deeper_layers(X_train, sizes, random_state)
-                self.module_ = self._build_module(n_items, random_state).load_pretrained(layers)
-                engine = self._train(self.module_, loss, X_train, validation, random_state)
-            return self._finish_fit(engine)
+        return self._finish_fit(engine)
 
     def _build_module(self, n_items, random_state):
         connectivities = getattr(self, "connectivities_", [self.connectivity_])

@@ -175,11 +175,10 @@ def load_interactions(path, user_col, item_col, rating_col=None, sep=None, forma
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
+    >>> import tempfile, pathlib
     >>> from sklearn_swdae.datasets import load_interactions
     >>> tmp = tempfile.TemporaryDirectory()
-    >>> log = Path(tmp.name) / "plays.tsv"
+    >>> log = pathlib.Path(tmp.name) / "plays.tsv"
     >>> _ = log.write_text("user\\tsong\\tcount\\nann\\ts1\\t3\\nbob\\ts2\\t1\\nann\\ts2\\t2\\n")
     >>> plays = load_interactions(log, "user", "song", "count")
     >>> plays.user_ids.tolist(), plays.item_ids.tolist()

@@ -223,11 +223,10 @@ def load_movielens(path, variant=None):
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
+    >>> import tempfile, pathlib
     >>> from sklearn_swdae.datasets import load_movielens
     >>> tmp = tempfile.TemporaryDirectory()
-    >>> folder = Path(tmp.name)
+    >>> folder = pathlib.Path(tmp.name)
     >>> _ = (folder / "ratings.csv").write_text(
     ...     "userId,movieId,rating,timestamp\\n1,10,4.0,0\\n1,20,2.5,0\\n7,20,5.0,0\\n")
     >>> _ = (folder / "movies.csv").write_text(

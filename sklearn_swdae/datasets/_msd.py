@@ -48,14 +48,13 @@ def load_msd_taste_profile(path):
 
     Examples
     --------
-    >>> import tempfile
-    >>> from pathlib import Path
+    >>> import tempfile, pathlib
     >>> from sklearn_swdae.datasets import load_msd_taste_profile
     >>> tmp = tempfile.TemporaryDirectory()
-    >>> file = Path(tmp.name) / "train_triplets.txt"
-    >>> _ = file.write_text("b80344d063b5ccb3212f76538f3d9e43d87dca9e\\tSOAKIMP12A8C130995\\t1\\n"
-    ...                     "b80344d063b5ccb3212f76538f3d9e43d87dca9e\\tSOBBMDR12A8C13253B\\t2\\n")
-    >>> msd = load_msd_taste_profile(file)
+    >>> _ = (pathlib.Path(tmp.name) / "train_triplets.txt").write_text(
+    ...     "b80344d063b5ccb3212f76538f3d9e43d87dca9e\\tSOAKIMP12A8C130995\\t1\\n"
+    ...     "b80344d063b5ccb3212f76538f3d9e43d87dca9e\\tSOBBMDR12A8C13253B\\t2\\n")
+    >>> msd = load_msd_taste_profile(tmp.name)  # the folder, or the file itself
     >>> msd.data.toarray(), msd.item_ids.tolist()
     (array([[1., 2.]], dtype=float32), ['SOAKIMP12A8C130995', 'SOBBMDR12A8C13253B'])
     >>> tmp.cleanup()

@@ -178,10 +178,10 @@ def load_netflix(path):
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist or holds no Netflix file.
     ValueError
         For an empty file or a malformed line (named with its line number).
+    FileNotFoundError
+        If ``path`` does not exist or holds no Netflix file.
 
     Notes
     -----
