@@ -69,33 +69,57 @@ def _check_count(name, value, minimum=1):
     return int(value)
 
 
-def auto_n_clusters(n_items):
+def _links_per_item(n_items, n_users):
+    """R before K is known: at least MIN_LINKS, one per 78 users, within the link budget."""
+    return max(1, min(max(MIN_LINKS, int(n_users / USERS_PER_LINK + 0.5)), MAX_LINKS // n_items))
+
+
+def auto_n_clusters(n_items, n_users):
     """K, the number of item groups (hidden units), for ``n_clusters="auto"``.
 
-    ``K = round(0.75 * n_items)``, the paper's ratio (K = 15,000 for
-    ML-20M's 20,108 items, 13,000 for Netflix's 17,769).  A wide layer is
-    cheap: training time and memory grow with the links ``n_items * R``, not
-    with K.  :class:`~sklearn_swdae.ItemGrouper` lowers K to the number of
-    distinct item embeddings when that is smaller.
+    ``K = min(0.75 * n_items, 10 * R)``, rounded, where R is the links per
+    item the data supports (``max(300, n_users / 78)`` within the link
+    budget of :func:`auto_overlap`):
+
+    - 0.75 items per group is the paper's ratio (K = 15,000 for ML-20M's
+      20,108 items, 13,000 for Netflix's 17,769); a wide layer is cheap, as
+      training time and memory grow with the links ``n_items * R``, not K;
+    - but no wider than 10 R, so that the layer is never sparser than the
+      paper's R = 0.1 K.  With few users per item R stays small, and a K of
+      0.75 items would leave each group a sliver of any history: on
+      citeulike-t's validation users (5,219 users, 24,103 articles)
+      K = 17,663 at R = 300 trained slower and ended lower than K = 3,000
+      (``benchmarks/RESULTS.md``).  On the paper's three datasets the cap
+      gives its own K (ML-20M 14,960; Netflix 13,327; MSD 7,330 where the
+      paper used 9,000 at R = 900).
+
+    :class:`~sklearn_swdae.ItemGrouper` lowers K to the number of distinct
+    item embeddings when that is smaller.
 
     Parameters
     ----------
     n_items : int
         Number of items (columns of the training matrix).
+    n_users : int
+        Number of users the groups are learned from.
 
     Returns
     -------
     n_clusters : int
-        At least 1.
+        Between 1 and ``n_items``.
 
     Examples
     --------
     >>> from sklearn_swdae.defaults import auto_n_clusters
-    >>> auto_n_clusters(20_108), auto_n_clusters(3_496), auto_n_clusters(3)
-    (15081, 2622, 2)
+    >>> auto_n_clusters(20_108, 116_677), auto_n_clusters(3_496, 6_034)
+    (14960, 2622)
+    >>> auto_n_clusters(24_103, 5_219), auto_n_clusters(3, 10)
+    (3000, 2)
     """
     n_items = _check_count("n_items", n_items)
-    return max(1, int(CLUSTERS_PER_ITEM * n_items + 0.5))
+    n_users = _check_count("n_users", n_users)
+    K = min(int(CLUSTERS_PER_ITEM * n_items + 0.5), int(_links_per_item(n_items, n_users) / PAPER_OVERLAP + 0.5))
+    return max(1, K)
 
 
 def auto_overlap(n_clusters, n_items, n_users):

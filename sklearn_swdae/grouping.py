@@ -122,9 +122,10 @@ class ItemGrouper(
     n_clusters : int or "auto", default="auto"
         K, the number of (overlapping) item groups, i.e. hidden units.  An
         int must not exceed the number of items.  ``"auto"`` is
-        :func:`~sklearn_swdae.defaults.auto_n_clusters` of the number of
-        items: 0.75 per item as in the paper (15,081 for ML-20M's 20,108
-        items), within a budget of links.  Either way, K is lowered to the
+        :func:`~sklearn_swdae.defaults.auto_n_clusters` of the numbers of
+        items and users: 0.75 per item as in the paper (14,960 for ML-20M's
+        20,108 items), but at most 10 R so that the layer is never sparser
+        than the paper's R = 0.1 K.  Either way, K is lowered to the
         number of distinct item embeddings when that is smaller (items
         with the same co-occurrence profile embed to the same point, and
         K-means cannot make more groups than points); an explicit
@@ -315,7 +316,7 @@ class ItemGrouper(
     def _check_sizes(self, n_users, n_items):
         """(K, F) resolved from the parameters, before the embedding is known."""
         if self.n_clusters == "auto":
-            K = defaults.auto_n_clusters(n_items)
+            K = defaults.auto_n_clusters(n_items, n_users)
         else:
             K = self.n_clusters
             if K > n_items:

@@ -24,7 +24,7 @@ ML20M_USERS, ML20M_ITEMS = 116_677, 20_108
 
 
 def test_rules_give_the_papers_settings_at_its_scale():
-    K = auto_n_clusters(ML20M_ITEMS)
+    K = auto_n_clusters(ML20M_ITEMS, ML20M_USERS)
     assert 14_500 <= K <= 15_500  # the paper's K = 15,000 (60.3M parameters)
     R = auto_overlap(K, ML20M_ITEMS, ML20M_USERS)
     assert abs(R - 1500) <= 15 and abs(R - 0.1 * K) <= 15  # R = 0.1 K = 1,500
@@ -36,35 +36,56 @@ def test_rules_on_small_data():
     # More steps per epoch and more links per item than the paper's on small data.
     assert auto_batch_size(677) < 500
     assert 677 / auto_batch_size(677) >= 20
-    K = auto_n_clusters(1417)
+    K = auto_n_clusters(1417, 943)
     assert 1 <= K <= 1417
     assert auto_overlap(K, 1417, 943) > round(0.1 * K)
 
 
 @pytest.mark.parametrize("n_items", [1, 2, 10, 1000, 20_108, 41_140, 250_000])
 def test_rules_stay_in_range(n_items):
-    K = auto_n_clusters(n_items)
-    assert 1 <= K <= n_items
     for n_users in (2, 1000, 10**6):
+        K = auto_n_clusters(n_items, n_users)
+        assert 1 <= K <= n_items
         R = auto_overlap(K, n_items, n_users)
         assert 1 <= R <= K
+
+
+@pytest.mark.parametrize(
+    "n_items, n_users",
+    [(24_103, 5_219), (9_724, 610), (3_496, 6_034), (20_108, 116_677), (17_769, 463_435), (41_140, 571_355)],
+)
+def test_layer_is_never_sparser_than_the_papers(n_items, n_users):
+    # R / K >= the paper's 0.1 (up to rounding) whatever the shape: few users
+    # per item keep R small, so K must come down with it.
+    K = auto_n_clusters(n_items, n_users)
+    R = auto_overlap(K, n_items, n_users)
+    assert R >= 0.1 * K - 1
+    assert K <= round(0.75 * n_items)
+
+
+def test_k_follows_the_links_on_sparse_catalogues():
+    # citeulike-t's shape: 24,103 items, ~5,000 users; the paper's ratio alone
+    # would give 18,077 groups for 300 links per item.
+    assert auto_n_clusters(24_103, 5_219) == 3_000
+    assert auto_n_clusters(3_496, 10**6) == round(0.75 * 3_496)  # many users: the ratio alone
 
 
 def test_link_budget_bounds_large_catalogues():
     # A catalogue twice ML-20M's does not get twice its links.
     small, large = ML20M_ITEMS, 2 * ML20M_ITEMS
-    links = [n * auto_overlap(auto_n_clusters(n), n, 10**6) for n in (small, large)]
+    links = [n * auto_overlap(auto_n_clusters(n, 10**6), n, 10**6) for n in (small, large)]
     assert links[1] <= 1.01 * links[0]
 
 
 @pytest.mark.parametrize(
     "rule, args",
     [
-        (auto_n_clusters, (0,)),
+        (auto_n_clusters, (0, 10)),
         (auto_batch_size, (0,)),
         (auto_overlap, (0, 10, 10)),
         (auto_n_components, (10, True)),
-        (auto_n_clusters, (2.5,)),
+        (auto_n_clusters, (2.5, 10)),
+        (auto_n_clusters, (10, 0)),
     ],
 )
 def test_rules_reject_bad_counts(rule, args):
@@ -81,7 +102,7 @@ def data():
 def test_grouper_records_what_auto_chose(data):
     grouper = ItemGrouper(random_state=0).fit(data)
     assert grouper.n_clusters_ == grouper.connectivity_.shape[0]
-    assert grouper.n_clusters_ <= auto_n_clusters(60)
+    assert grouper.n_clusters_ <= auto_n_clusters(60, 400)
     assert grouper.overlap_ == auto_overlap(grouper.n_clusters_, 60, 400)
     assert grouper.n_components_ == auto_n_components(*data.shape)
     assert (grouper.connectivity_.sum(axis=0) == grouper.overlap_).all()
