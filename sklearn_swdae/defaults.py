@@ -98,15 +98,14 @@ def auto_n_clusters(n_items, n_users):
 
     Parameters
     ----------
-    n_items : int
-        Number of items (columns of the training matrix).
-    n_users : int
-        Number of users the groups are learned from.
+    n_items, n_users : int
+        Columns and rows of the matrix the groups are learned from.
 
     Returns
     -------
     n_clusters : int
-        Between 1 and ``n_items``.
+        Between 1 and ``n_items``; :class:`~sklearn_swdae.ItemGrouper` may
+        lower it further (see above).
 
     Examples
     --------
