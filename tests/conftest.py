@@ -93,3 +93,14 @@ def assert_same_rankings(items, other_items, scores, *, rtol=1e-5, atol=None):
     listed = items < n_items
     rows = np.nonzero(listed)[0]
     np.testing.assert_allclose(scores[rows, other_items[listed]], scores[rows, items[listed]], rtol=rtol, atol=atol)
+
+
+def random_mask(rng, n_out, n_in, uniform):
+    """A boolean (n_out, n_in) mask: 30% live at random, or, when ``uniform``,
+    exactly 3 live outputs per input as ItemGrouper's R links per item."""
+    if not uniform:
+        return rng.rand(n_out, n_in) < 0.3
+    mask = np.zeros((n_out, n_in), dtype=bool)
+    for j in range(n_in):
+        mask[rng.choice(n_out, 3, replace=False), j] = True
+    return mask

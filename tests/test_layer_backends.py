@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from conftest import assert_same_rankings
+from conftest import assert_same_rankings, random_mask
 
 from sklearn_swdae import FCDAERecommender, ItemGrouper, SparseWideDAERecommender, _kernels
 from sklearn_swdae.datasets import make_interactions
@@ -21,23 +21,13 @@ DEVICES = [
 ]
 
 
-def _mask(rng, n_out, n_in, uniform):
-    if not uniform:
-        return rng.rand(n_out, n_in) < 0.3
-    # Exactly 3 live outputs per input, as ItemGrouper's R links per item.
-    mask = np.zeros((n_out, n_in), dtype=bool)
-    for j in range(n_in):
-        mask[rng.choice(n_out, 3, replace=False), j] = True
-    return mask
-
-
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("uniform", [True, False])
 @pytest.mark.parametrize("transpose", [False, True], ids=["encoder", "decoder"])
 @pytest.mark.parametrize("sparse_input", [True, False])
 def test_sparse_backend_matches_dense_forward_and_gradients(device, uniform, transpose, sparse_input):
     rng = np.random.RandomState(0)
-    mask = _mask(rng, 7, 11, uniform)
+    mask = random_mask(rng, 7, 11, uniform)
     weight = rng.randn(7, 11).astype(np.float32)
     if transpose:
         mask, weight = mask.T, np.ascontiguousarray(weight.T)
@@ -78,7 +68,7 @@ def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(to
     # inputs; the results must not depend on either or on the threads.
     monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_UNITS", tile_units)
     rng = np.random.RandomState(1)
-    mask = _mask(rng, 300, 50, uniform=False)  # decoder: 300 outputs (items), 50 inputs
+    mask = random_mask(rng, 300, 50, uniform=False)  # decoder: 300 outputs (items), 50 inputs
     weight = rng.randn(300, 50).astype(np.float32)
     dense = MaskedLinear(weight, mask, "dense")
     h = torch.tensor(rng.rand(200, 50), dtype=torch.float32)
@@ -107,7 +97,7 @@ def test_sparse_decoder_input_gradient_with_frozen_weights():
     # Only the input needs a gradient: the backward pass skips the weight
     # gradient and still returns grad_out W.
     rng = np.random.RandomState(6)
-    mask = _mask(rng, 120, 20, uniform=False)
+    mask = random_mask(rng, 120, 20, uniform=False)
     weight = rng.randn(120, 20).astype(np.float32)
     sparse, dense = MaskedLinear(weight, mask, "sparse"), MaskedLinear(weight, mask, "dense")
     sparse.values.requires_grad_(False)
@@ -125,7 +115,7 @@ def test_encoder_prediction_path_matches_training_path(torch_threads):
     # Without autograd a CPU sparse batch is multiplied by scipy; with it,
     # by torch's gather-scatter.  Both give the training path's numbers.
     rng = np.random.RandomState(2)
-    encoder = MaskedLinear(rng.randn(20, 90).astype(np.float32), _mask(rng, 20, 90, uniform=True), "sparse")
+    encoder = MaskedLinear(rng.randn(20, 90).astype(np.float32), random_mask(rng, 20, 90, uniform=True), "sparse")
     x = torch.tensor((rng.rand(150, 90) < 0.1) * 1.0, dtype=torch.float32).to_sparse().coalesce()
     training = encoder(x)
     assert training.requires_grad
@@ -172,7 +162,7 @@ def test_host_thread_pool_works_in_a_forked_child(torch_threads):
 
 def test_weight_gradient_tiles_give_the_same_bits():
     rng = np.random.RandomState(7)
-    mask = _mask(rng, 40, 70, uniform=False)
+    mask = random_mask(rng, 40, 70, uniform=False)
     layer = MaskedLinear(rng.randn(40, 70).astype(np.float32), mask, "sparse")
     h, grad_out = torch.rand(30, 70), torch.randn(30, 40)
     whole = _kernels._sampled_weight_gradient(layer, grad_out, h)  # 70 inputs: one call
@@ -190,7 +180,7 @@ def test_host_caches_are_not_pickled(monkeypatch):
 
     monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_UNITS", 3)
     rng = np.random.RandomState(3)
-    layer = MaskedLinear(rng.randn(30, 8).astype(np.float32), _mask(rng, 30, 8, uniform=False), "sparse")
+    layer = MaskedLinear(rng.randn(30, 8).astype(np.float32), random_mask(rng, 30, 8, uniform=False), "sparse")
     x = torch.rand(4, 8, requires_grad=True)
     layer(x).sum().backward()  # fills the weight gradient's tiles
     assert layer.__dict__["_host_cache"]

@@ -5,19 +5,10 @@ structure and one pass over the batch computed."""
 import numpy as np
 import pytest
 import torch
+from conftest import random_mask
 
 from sklearn_swdae import _kernels
 from sklearn_swdae.layers import _STRUCTURE_BUFFERS, MaskedLinear
-
-
-def _mask(rng, n_out, n_in, uniform):
-    if not uniform:
-        return rng.rand(n_out, n_in) < 0.3
-    # Exactly 3 live outputs per input, as ItemGrouper's R links per item.
-    mask = np.zeros((n_out, n_in), dtype=bool)
-    for j in range(n_in):
-        mask[rng.choice(n_out, 3, replace=False), j] = True
-    return mask
 
 
 def _sparse_batch(rng, n_rows, n_cols, values_require_grad=False):
@@ -44,7 +35,7 @@ def test_index_dtype_is_int32_only_when_every_index_fits():
 
 def test_structure_is_int32_and_rows_are_derived():
     rng = np.random.RandomState(0)
-    mask = _mask(rng, 9, 13, uniform=False)
+    mask = random_mask(rng, 9, 13, uniform=False)
     layer = MaskedLinear(rng.randn(9, 13), mask, backend="sparse")
     assert {getattr(layer, name).dtype for name in _STRUCTURE_BUFFERS} == {torch.int32}
     assert "row_indices" not in dict(layer.named_buffers())
@@ -63,7 +54,7 @@ def test_int32_structure_gives_the_int64_outputs_and_gradients(uniform, sparse_i
     monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_UNITS", 16)
     rng = np.random.RandomState(1)
     n_out, n_in = (20, 60) if sparse_input else (60, 40)
-    mask = _mask(rng, n_out, n_in, uniform)
+    mask = random_mask(rng, n_out, n_in, uniform)
     weight = rng.randn(n_out, n_in).astype(np.float32)
     layers = [MaskedLinear(weight, mask, "sparse"), _with_int64_structure(MaskedLinear(weight, mask, "sparse"))]
     assert layers[1].col_indices.dtype == torch.int64
@@ -89,7 +80,7 @@ def test_int32_structure_gives_the_int64_outputs_and_gradients(uniform, sparse_i
 
 def test_sparse_input_chunks_give_the_same_bits(monkeypatch):
     rng = np.random.RandomState(2)
-    mask = _mask(rng, 25, 80, uniform=True)
+    mask = random_mask(rng, 25, 80, uniform=True)
     weight = rng.randn(25, 80).astype(np.float32)
     x, _ = _sparse_batch(rng, 40, 80)
     upstream = torch.randn(40, 25, generator=torch.Generator().manual_seed(2))
@@ -110,7 +101,7 @@ def test_sparse_input_with_a_gradient_to_its_values():
     # A batch whose values need a gradient goes through the autograd graph
     # of the same operations; both paths agree, and the values get one.
     rng = np.random.RandomState(3)
-    mask = _mask(rng, 15, 50, uniform=True)
+    mask = random_mask(rng, 15, 50, uniform=True)
     weight = rng.randn(15, 50).astype(np.float32)
     upstream = torch.randn(20, 15, generator=torch.Generator().manual_seed(3))
     x, values = _sparse_batch(rng, 20, 50, values_require_grad=True)
