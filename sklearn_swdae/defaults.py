@@ -160,8 +160,10 @@ def auto_overlap(n_clusters, n_items, n_users):
     K = _check_count("n_clusters", n_clusters)
     n_items = _check_count("n_items", n_items)
     n_users = _check_count("n_users", n_users)
-    R = max(min(MIN_LINKS, K), min(int(PAPER_OVERLAP * K + 0.5), int(n_users / USERS_PER_LINK + 0.5)))
-    return max(1, min(R, K, MAX_LINKS // n_items))
+    # max(min(300, K), min(0.1 K, users / 78)) within the budget, written as
+    # the links the data supports capped by the paper's share of K.
+    paper_share = max(min(MIN_LINKS, K), int(PAPER_OVERLAP * K + 0.5))
+    return max(1, min(K, paper_share, _links_per_item(n_items, n_users)))
 
 
 def auto_n_components(n_users, n_items):
