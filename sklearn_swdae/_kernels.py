@@ -215,7 +215,7 @@ def _host_indices(layer, *names):
     scipy would otherwise convert int64 buffers on every product; int32
     buffers (:func:`csr_structure`) are shared, not copied.
     """
-    dtype = np.int32 if max(layer._shape + (layer.values.numel(),)) < 2**31 else np.int64
+    dtype = np.int32 if index_dtype(layer._shape, layer.values.numel()) == torch.int32 else np.int64
     return _cached(
         layer,
         ("numpy", names),
