@@ -467,3 +467,37 @@ def test_sample_by_weight_is_searchsorted_of_the_cumulative_sum(monkeypatch, blo
     assert weights[got[:-2]].all()
     assert got[-2] == 1000  # beyond the total: clipped to the last item, as before
     assert got[-1] == np.flatnonzero(weights)[0]
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_row_block_operator_products(monkeypatch, n_threads):
+    from sklearn_swdae import _item_embedding
+
+    monkeypatch.setattr(_item_embedding, "_PRODUCT_BLOCK_NNZ", 50)  # many blocks, a ragged last one
+    X, _ = make_interactions(120, 30, 4, density=0.1, random_state=0)
+    A = sp.csr_array(X, dtype=np.float64) * np.linspace(0.5, 2.0, 30)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=30), rng.normal(size=120)
+    with _item_embedding._RowBlockOperator(A, n_threads) as operator:
+        assert len(operator._blocks) > 3
+        np.testing.assert_allclose(operator.matvec(x), A @ x, rtol=1e-12)
+        np.testing.assert_allclose(operator.rmatvec(y), A.T @ y, rtol=1e-12)
+        np.testing.assert_allclose(operator.matmat(np.c_[x, 2 * x]), A @ np.c_[x, 2 * x], rtol=1e-12)
+        np.testing.assert_allclose(operator.rmatmat(np.c_[y, -y]), A.T @ np.c_[y, -y], rtol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["arpack", "propack"])
+def test_blocked_spectrum_does_not_depend_on_the_thread_count(monkeypatch, solver):
+    # The row blocks, hence the summation order, are fixed by the matrix:
+    # one thread or several give the same embedding and mask.
+    from sklearn_swdae import _item_embedding
+
+    monkeypatch.setattr(_item_embedding, "_PRODUCT_BLOCK_NNZ", 200)
+    X, _ = make_interactions(300, 60, 5, density=0.1, random_state=1)
+    fits = []
+    for n_cpus in (1, 2):
+        monkeypatch.setattr(_item_embedding, "_n_cpus", lambda n=n_cpus: n)
+        fits.append(ItemGrouper(n_clusters=8, overlap=2, n_components=5, solver=solver, random_state=0).fit(X))
+    np.testing.assert_allclose(fits[0].embedding_, fits[1].embedding_, rtol=1e-10, atol=1e-12)
+    assert (fits[0].connectivity_ != fits[1].connectivity_).nnz == 0
+    assert fits[0].spectrum_residuals_.max() < 1e-8
