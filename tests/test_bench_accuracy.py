@@ -127,3 +127,25 @@ def test_defaults_mode_runs_each_model_once_with_personalisation(bench, tmp_path
     assert rows["popularity"]["test"]["coverage@20"] <= rows["swdae"]["test"]["coverage@20"]
     table = (tmp_path / "synthetic.md").read_text()
     assert "coverage@20" in table and "SW-DAE (paper)" in table
+
+
+def test_validated_mode_adds_the_autoencoders_defaults_to_the_paper_grid(bench, tmp_path):
+    bench.main(
+        ["--dataset", "synthetic", "--quick", "--settings", "validated", "--device", "cpu", "--n-jobs", "1"]
+        + ["--models", "swdae", "fcdae", "fc-prune", "ease", "--out", str(tmp_path)]
+    )
+    rows = {row["key"]: row for row in json.loads((tmp_path / "synthetic.json").read_text())["rows"]}
+    tried = {key: [t["config"] for t in row["tried"]] for key, row in rows.items()}
+    # The paper's candidates first, then the model's defaults (with what "auto" resolved).
+    assert tried["swdae"][0] == {"K": 40, "R": 4}
+    assert tried["swdae"][-1]["defaults"] and set(tried["swdae"][-1]) == {"defaults", "K", "R", "batch"}
+    assert len(tried["fcdae"]) == 2 and tried["fcdae"][-1] == {"defaults": True}
+    # Linear baselines and the FC-DAE-derived searches keep the paper's grids.
+    assert not any(c.get("defaults") for c in tried["ease"] + tried["fc-prune"])
+    selected_width = rows["fc-prune"]["selected"]["n_hidden"]
+    fcdae = rows["fcdae"]["selected"]
+    assert fcdae.get("n_hidden", bench.FCDAERecommender().n_hidden) == selected_width
+    for key in rows:
+        assert rows[key]["validation"]["ndcg@100"] == max(t["validation"]["ndcg@100"] for t in rows[key]["tried"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--settings", "tuned"])
