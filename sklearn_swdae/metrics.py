@@ -74,13 +74,19 @@ def top_k_items(scores, k):
     k = min(int(k), n_items)
     if k < n_items:
         part = _partition_top_k(scores, k)
-        # argpartition is not stable: items tied with the k-th score may be
-        # cut arbitrarily.  Take every item scoring >= the k-th best instead
-        # when ties straddle the cut, then rank those.
-        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
-        if np.any((scores >= kth).sum(axis=1) > k):
-            part = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-            return part.astype(np.int64)
+        # The partition is not stable: items tied with the k-th score may be
+        # cut arbitrarily.  In the rows where ties straddle the cut, keep the
+        # k best of the items scoring >= the k-th best, by (score, index);
+        # only those rows and those items are sorted (a stable sort of whole
+        # batches was most of the time of ``recommend`` on float32 scores,
+        # where such ties are common among 20,000 items).
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
+        tied = np.flatnonzero((scores >= kth[:, None]).sum(axis=1) > k)
+        if tied.size:
+            part = np.array(part)
+            for row in tied:
+                at_least = np.flatnonzero(scores[row] >= kth[row])
+                part[row] = at_least[np.lexsort((at_least, -scores[row, at_least]))[:k]]
     else:
         part = np.broadcast_to(np.arange(n_items), scores.shape)
     part_scores = np.take_along_axis(scores, part, axis=1)

@@ -573,3 +573,17 @@ def test_score_recommender_errors(interactions):
         score_recommender(est, X[:10], min_items=10_000)
     with pytest.raises(ValueError, match="No user has held-out items"):
         score_recommender(est, X[:10], sp.csr_array(X[:10].shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_top_k_items_only_tied_rows_change_path(dtype):
+    # Rounded float32-like scores: some rows tie across the cut, others not;
+    # every row must equal the stable (score, index) ranking.
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.random((50, 300)), 2).astype(dtype)
+    scores[::3] = rng.random((17, 300)).astype(dtype)  # (almost surely) untied rows
+    scores[5, :] = -np.inf  # nothing rankable
+    scores[7, 10:] = -np.inf  # fewer rankable items than k
+    for k in (1, 20, 150, 299):
+        expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(top_k_items(scores, k), expected)
