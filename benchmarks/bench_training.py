@@ -4,7 +4,8 @@ Data: the ML-20M-shaped synthetic matrix (136,677 users x 20,108 items,
 ~9.4 M interactions; ``_common.ml20m_shaped``).  Every configuration runs in
 a fresh subprocess that loads the matrix from disk and reports:
 
-* seconds of one training epoch (batch 500, the paper's settings), on the
+* seconds of one training epoch (batch 500, the paper's settings, or
+  ``--batch-size``), on the
   same fixed subset of users for every model (``--train-users``; all users
   by default on a GPU), timed as the last of ``--epochs`` epochs so that
   one-off allocations are excluded (``history_[-1]["dur"]``);
@@ -35,6 +36,10 @@ Usage::
         --precisions float32 tf32 bfloat16
     python benchmarks/bench_training.py --ks 1000 --models swdae --backends dense sparse \\
         --link-fractions 0.1 0.2 0.35 0.5
+    # small steps, as the "auto" batch size gives on small data, on a matrix of your own
+    # (--cache reads an existing .npz instead of generating the ML-20M shape)
+    python benchmarks/bench_training.py --cache ml1m.npz --ks 2622 --link-fractions 0.114 \
+        --models swdae fcdae --batch-size 109 --train-users 0
     # before/after in one run: every configuration first with the package of
     # another commit (``git archive COMMIT sklearn_swdae | tar -x -C /tmp/base``)
     python benchmarks/bench_training.py --ks 15000 --models swdae --baseline-src /tmp/base
@@ -94,7 +99,7 @@ def _build(args, n_items):
 
     common = dict(
         max_iter=args.epochs,
-        batch_size=500,
+        batch_size=args.batch_size,
         validation_fraction=None,
         device=args.device,
         precision=args.precision,
@@ -177,6 +182,7 @@ def worker(args):
         "precision": args.precision,
         "device": str(device),
         "train_users": train.shape[0],
+        "batch_size": args.batch_size,
         "interactions": int(train.nnz),
         "epoch_s": epoch,
         "fit_wall_s": fit_wall,
@@ -198,7 +204,7 @@ def worker(args):
 
 def _table(rows):
     head = (
-        "| model | K | R / K | backend (enc/dec) | precision | users | s / epoch | vs FC-DAE same K "
+        "| model | K | R / K | backend (enc/dec) | precision | users | batch | s / epoch | vs FC-DAE same K "
         "| train peak (GiB) | top-100 users/s | inference peak (GiB) | live GFLOP/s | of dense rate | code |"
     )
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
@@ -219,7 +225,7 @@ def _table(rows):
         lines.append(
             f"| {names[r['model']]} | {r['k'] if r['model'] != 'multvae' else '-'} "
             f"| {r.get('link_fraction') or '-'} | {r['backend']} "
-            f"| {r['precision']} | {r['train_users']} | {r['epoch_s']:.2f} | {ratio} "
+            f"| {r['precision']} | {r['train_users']} | {r.get('batch_size', 500)} | {r['epoch_s']:.2f} | {ratio} "
             f"| {r['train_peak_gib']:.2f} | {r['inference_users_per_s']:.0f} | {r['inference_peak_gib']:.2f} "
             f"| {rate} | {frac} | {r.get('code', 'working tree')} |"
         )
@@ -241,6 +247,12 @@ def main(argv=None):
         "--train-users", type=int, default=None, help="fixed user subset (default: 5000 on CPU, all on GPU)"
     )
     parser.add_argument("--inference-users", type=int, default=20000)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=500,
+        help="users per training step (the paper's 500; the 'auto' rule gives 32 to 500 on small data)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--quick", action="store_true", help=f"smoke run on a {QUICK_SHAPE} matrix")
     parser.add_argument("--out", help="also write the markdown table with run details here")
@@ -315,6 +327,7 @@ def main(argv=None):
                 sys.executable, os.path.abspath(__file__), "--worker", "--data", path, "--model", model,
                 "--k", str(k), "--backend", backend, "--precision", precision, "--device", args.device,
                 "--epochs", str(args.epochs), "--train-users", str(args.train_users),
+                "--batch-size", str(args.batch_size),
                 "--inference-users", str(args.inference_users), "--threads", str(args.threads),
             ] + (["--link-fraction", str(fraction)] if fraction else [])  # fmt: skip
             try:

@@ -331,3 +331,43 @@ def test_model_saved_on_gpu_loads_on_cpu(planted, fitted):
 def test_selection_callbacks_reject_bad_parameters(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_adam_is_fused_where_supported_and_falls_back(monkeypatch):
+    import torch
+
+    from sklearn_swdae import training
+
+    def parameters():
+        torch.manual_seed(0)
+        return [torch.nn.Parameter(torch.randn(50)), torch.nn.Parameter(torch.randn(4, 5))]
+
+    def run(optimizer_params):
+        optimizer = training._adam(optimizer_params, 1e-2, 1e-4)
+        for _ in range(3):
+            optimizer.zero_grad()
+            sum((p**2).sum() for p in optimizer_params).backward()
+            optimizer.step()
+        return optimizer
+
+    fused_params, plain_params = parameters(), parameters()
+    fused = run(fused_params)
+    real_adam = torch.optim.Adam
+
+    def no_fused_kernel(params, **kwargs):
+        if kwargs.get("fused"):
+            raise RuntimeError("fused=True requires all the params to be ... of supported devices")
+        return real_adam(params, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", no_fused_kernel)
+    plain = run(plain_params)
+    assert not plain.defaults.get("fused")
+    # The fused kernel is the same update up to round-off.
+    for a, b in zip(fused_params, plain_params):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    supported = True
+    try:
+        real_adam([torch.nn.Parameter(torch.zeros(1))], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        supported = False
+    assert bool(fused.defaults.get("fused")) == supported
