@@ -320,7 +320,10 @@ def paper_candidates(key, ctx):
     """The paper's search for model ``key`` (``--settings paper``)."""
     args, quick = ctx.args, ctx.args.quick
     if key == "swdae-paper":
-        raise LookupError(f"the 'swdae' row of --settings {args.settings} holds SW-DAE at the paper's settings")
+        raise LookupError(
+            f"'swdae-paper' belongs to --settings defaults; with --settings {args.settings} the 'swdae' "
+            "row searches the paper's settings"
+        )
     if key == "swdae":
         ks = [k for k in args.k_grid if k <= ctx.n_items]
         if not ks:

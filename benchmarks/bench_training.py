@@ -272,6 +272,8 @@ def main(argv=None):
     parser.add_argument("--precision", help=argparse.SUPPRESS)
     parser.add_argument("--link-fraction", type=float, default=0.1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error(f"--batch-size must be an int >= 1 (users per training step), got {args.batch_size}")
     bad = [f for f in args.link_fractions if not 0 < f <= 1]
     if bad:
         parser.error(f"--link-fractions must lie in (0, 1], got {bad}")

@@ -30,7 +30,7 @@ class _RowBlockOperator(LinearOperator):
     """A sparse CSR matrix whose products run by blocks of rows, one thread per CPU.
 
     The Lanczos solvers spend nearly all their time in ``A @ x`` and
-    ``A.T @ y`` (about 600 of each for 50 vectors of the ML-20M shape);
+    ``A.T @ y`` (about 560 of each for 50 vectors of the ML-20M shape);
     scipy's sparse products are single-threaded but release the GIL, so
     blocks of rows on several threads use every core.  ``A.T @ y`` adds
     the blocks' partial products in block order.
