@@ -114,10 +114,11 @@ def check_ease_memory(n_items):
     _check(parts[0][1], torch.device("cpu"), "EASERecommender.fit", parts, None, advice)
 
 
-def check_training_memory(module, n_users, n_items, batch_size, device, n_validation=0):
+def check_training_memory(module, n_users, n_items, batch_size, device, n_validation=0, averaged=False):
     """Raise InsufficientMemoryError when training certainly does not fit.
 
-    Counted: gradients and Adam's two moments of every parameter, the
+    Counted: gradients and Adam's two moments of every parameter (and
+    their moving average when ``averaged``), the
     masked-weight products of the forward pass, the module itself when it
     still has to move to a GPU, and the largest dense batch: four
     (batch, n_items) tensors (targets, logits, their log-softmax and its
@@ -125,7 +126,7 @@ def check_training_memory(module, n_users, n_items, batch_size, device, n_valida
     ``_VALIDATION_BATCH`` of the ``n_validation`` users in float32 and float64.
     """
     n_params, n_buffers = _module_sizes(module)
-    state = 4 * n_params
+    state = (5 if averaged else 4) * n_params
     if device.type != "cpu":
         state += n_params + n_buffers  # the copy on the device
     batch = 4 * min(batch_size, n_users) * n_items

@@ -75,6 +75,8 @@ def _fingerprint(engine, X, validation):
         float(engine.alpha),
         int(engine.batch_size),
     )
+    if engine.average_half_life is not None:  # absent before averaging existed
+        settings += (("average_half_life", float(engine.average_half_life)),)
     digest.update(repr(settings).encode())
     return digest.hexdigest()
 

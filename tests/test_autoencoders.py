@@ -15,9 +15,10 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_swdae import ItemGrouper, PopularityRecommender, SparseWideDAERecommender
 from sklearn_swdae.datasets import make_interactions
+from sklearn_swdae.layers import DenoisingAutoencoder
 from sklearn_swdae.metrics import recommendation_scorers
 from sklearn_swdae.model_selection import strong_generalization_split
-from sklearn_swdae.training import BestEpoch, Callback, EarlyStopping
+from sklearn_swdae.training import BestEpoch, Callback, EarlyStopping, TrainingEngine
 
 
 def _small_model(**params):
@@ -371,3 +372,88 @@ def test_adam_is_fused_where_supported_and_falls_back(monkeypatch):
     except (RuntimeError, TypeError, ValueError):
         supported = False
     assert bool(fused.defaults.get("fused")) == supported
+
+
+class _RecordingEngine(TrainingEngine):
+    """Keeps a copy of the trained weights after every step."""
+
+    def train_step(self, batch):
+        loss = super().train_step(batch)
+        self.trained.append([p.detach().clone() for p in self.module.parameters()])
+        return loss
+
+
+def _recording_engine(X, half_life, max_iter=3):
+    rng = np.random.RandomState(0)
+    module = DenoisingAutoencoder(X.shape[1], 8, None, "tanh", 0.5, 0.0, rng)
+
+    def loss(output, targets):
+        return -(torch.log_softmax(output.logits, 1) * targets).sum(1).mean()
+
+    engine = _RecordingEngine(
+        module, loss, device=torch.device("cpu"), learning_rate=1e-2, alpha=0.0, batch_size=30,
+        max_iter=max_iter, n_iter_no_change=None, tol=0.0, callbacks=[], random_state=rng,
+        average_half_life=half_life,
+    )  # fmt: skip
+    engine.trained = []
+    initial = [p.detach().clone() for p in module.parameters()]
+    return engine, initial
+
+
+def test_weight_average_follows_its_definition_and_is_what_the_module_keeps():
+    X, _ = make_interactions(100, 20, 2, density=0.2, random_state=0)
+    engine, average = _recording_engine(X, half_life=0.5)
+    engine.fit(X)
+    steps_per_epoch = 4  # ceil(100 / 30)
+    decay = 0.5 ** (1 / (0.5 * steps_per_epoch))
+    for step, trained in enumerate(engine.trained):
+        weight = 1 - min(decay, (1 + step) / (10 + step))
+        average = [a + weight * (t - a) for a, t in zip(average, trained)]
+    assert len(engine.trained) == 3 * steps_per_epoch
+    # Without validation the module ends with the last average, not the
+    # last step's weights.
+    for kept, expected, last in zip(engine.module.parameters(), average, engine.trained[-1]):
+        np.testing.assert_allclose(kept.detach().numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(kept.detach(), last)
+
+
+def test_validation_scores_and_keeps_the_averaged_weights():
+    X, _ = make_interactions(240, 30, 3, density=0.2, random_state=0)
+    split = strong_generalization_split(X, n_validation=60, n_test=1, random_state=0)
+    validation = (split.validation_fold_in, split.validation_held_out)
+    averaged, _ = _recording_engine(split.train, half_life=1.0, max_iter=4)
+    averaged.fit(split.train, validation)
+    plain, _ = _recording_engine(split.train, half_life=None, max_iter=4)
+    plain.fit(split.train, validation)
+    # Averaging never changes the training trajectory ...
+    for a, b in zip(averaged.trained[-1], plain.trained[-1]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        [r["train_loss"] for r in averaged.history], [r["train_loss"] for r in plain.history], rtol=1e-5
+    )
+    # ... only what is scored and kept: the module ends with the weights
+    # that scored the best epoch's record.
+    assert [r["ndcg@100"] for r in averaged.history] != [r["ndcg@100"] for r in plain.history]
+    best = averaged.history[averaged.best_epoch - 1]
+    assert averaged.validate(*validation)["ndcg@100"] == pytest.approx(best["ndcg@100"], abs=1e-6)
+
+
+def test_swdae_averages_by_default_and_the_paper_settings_do_not(planted):
+    from sklearn_swdae.defaults import paper_settings
+
+    assert SparseWideDAERecommender().average_half_life == 1.0
+    assert paper_settings()["average_half_life"] is None
+    averaged = _quick_model(max_iter=3, average_half_life=2.0).fit(planted.train)
+    plain = _quick_model(max_iter=3, average_half_life=None).fit(planted.train)
+    np.testing.assert_allclose(
+        [r["train_loss"] for r in averaged.history_], [r["train_loss"] for r in plain.history_], rtol=1e-5
+    )
+    assert not np.allclose(
+        averaged.decision_function(planted.test_fold_in), plain.decision_function(planted.test_fold_in)
+    )
+
+
+@pytest.mark.parametrize("value", [0, -1.0, "1"])
+def test_average_half_life_is_validated(planted, value):
+    with pytest.raises((ValueError, TypeError), match="average_half_life"):
+        _quick_model(average_half_life=value).fit(planted.train)

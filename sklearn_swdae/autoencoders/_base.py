@@ -48,6 +48,7 @@ COMMON_CONSTRAINTS = {
     "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
     "tol": [Interval(Real, 0, None, closed="left")],
+    "average_half_life": [Interval(Real, 0, None, closed="neither"), None],
     "top_n": [Interval(Integral, 1, None, closed="left")],
     "device": [str, torch.device],
     "precision": [StrOptions(set(PRECISIONS))],
@@ -171,6 +172,7 @@ class _BaseAutoencoder(BaseRecommender):
             n_iter_no_change=self.n_iter_no_change if validating else None,
             tol=self.tol,
             precision=self.precision,
+            average_half_life=self.average_half_life,
             callbacks=callbacks,
             random_state=random_state,
         )
@@ -263,6 +265,8 @@ class _BaseAutoencoder(BaseRecommender):
 
     def __setstate__(self, state):
         state = dict(state)
+        # Pickled before the parameter existed: trained without averaging.
+        state.setdefault("average_half_life", None)
         module_state = state.pop("_module_state", None)
         super().__setstate__(state)
         if module_state is not None:

@@ -97,6 +97,7 @@ class CDAERecommender(_BaseAutoencoder):
         validation_fraction=0.1,
         n_iter_no_change=None,
         tol=1e-4,
+        average_half_life=None,
         top_n=100,
         device="auto",
         precision="float32",
@@ -116,6 +117,7 @@ class CDAERecommender(_BaseAutoencoder):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.average_half_life = average_half_life
         self.top_n = top_n
         self.device = device
         self.precision = precision

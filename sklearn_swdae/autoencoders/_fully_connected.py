@@ -100,6 +100,7 @@ class FCDAERecommender(_BaseAutoencoder):
         validation_fraction=0.1,
         n_iter_no_change=None,
         tol=1e-4,
+        average_half_life=None,
         top_n=100,
         device="auto",
         precision="float32",
@@ -120,6 +121,7 @@ class FCDAERecommender(_BaseAutoencoder):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.average_half_life = average_half_life
         self.top_n = top_n
         self.device = device
         self.precision = precision
@@ -239,6 +241,7 @@ class PrunedDAERecommender(_BaseAutoencoder):
         validation_fraction=0.1,
         n_iter_no_change=None,
         tol=1e-4,
+        average_half_life=None,
         top_n=100,
         device="auto",
         precision="float32",
@@ -261,6 +264,7 @@ class PrunedDAERecommender(_BaseAutoencoder):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.average_half_life = average_half_life
         self.top_n = top_n
         self.device = device
         self.precision = precision

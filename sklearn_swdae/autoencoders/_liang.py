@@ -69,6 +69,7 @@ class MultDAERecommender(_BaseAutoencoder):
         validation_fraction=0.1,
         n_iter_no_change=None,
         tol=1e-4,
+        average_half_life=None,
         top_n=100,
         device="auto",
         precision="float32",
@@ -85,6 +86,7 @@ class MultDAERecommender(_BaseAutoencoder):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.average_half_life = average_half_life
         self.top_n = top_n
         self.device = device
         self.precision = precision
@@ -195,6 +197,7 @@ class MultVAERecommender(_BaseAutoencoder):
         validation_fraction=0.1,
         n_iter_no_change=None,
         tol=1e-4,
+        average_half_life=None,
         top_n=100,
         device="auto",
         precision="float32",
@@ -214,6 +217,7 @@ class MultVAERecommender(_BaseAutoencoder):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.average_half_life = average_half_life
         self.top_n = top_n
         self.device = device
         self.precision = precision

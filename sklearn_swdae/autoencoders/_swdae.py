@@ -95,7 +95,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         more steps, on small data.  The value used is ``batch_size_``.
     max_iter : int, default=100
         Number of epochs.
-    {selection_parameters}
+    {swdae_selection_parameters}
     layer_backend : {"auto", "dense", "sparse"}, default="auto"
         How the masked encoder and decoder store and multiply their weights
         (:class:`~sklearn_swdae.layers.MaskedLinear`).  "sparse" keeps the
@@ -183,6 +183,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         validation_fraction=0.1,
         n_iter_no_change=None,
         tol=1e-4,
+        average_half_life=1.0,
         top_n=100,
         device="auto",
         precision="float32",
@@ -205,6 +206,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.average_half_life = average_half_life
         self.top_n = top_n
         self.device = device
         self.precision = precision

@@ -56,7 +56,8 @@ def _grouper():
 def _autoencoder_settings(**overrides):
     # The learning rate the fingerprints were recorded with: SW-DAE's default
     # became 3e-3 afterwards (an intended change, issue 16), the others' is 1e-3.
-    settings = dict(max_iter=4, batch_size=48, learning_rate=1e-3, device="cpu", random_state=0)
+    # Likewise SW-DAE averages its weights by default since then.
+    settings = dict(max_iter=4, batch_size=48, learning_rate=1e-3, average_half_life=None, device="cpu", random_state=0)
     return {**settings, **overrides}
 
 
