@@ -31,17 +31,29 @@ __all__ = [
 
 
 def _partition_top_k(scores, k):
-    """The k best items of every row, in no particular order.
+    """The k best items of every row, in no particular order, and the rows tied at the cut.
 
-    torch's top-k selection replaces numpy's argpartition on float rows
-    (it was the faster of the two in a profile of ``recommend`` and it is
-    multithreaded); ties at the cut are resolved by the caller either way.
+    Selects the k + 1 best of each row: a row is tied at the cut when its
+    k-th and (k + 1)-th best scores are equal, so that which of the tied
+    items make the list is not decided by the selection (the caller breaks
+    those ties).  This needs no pass over the whole score matrix beyond the
+    selection itself.  torch's top-k selection replaces numpy's
+    argpartition on float rows (it was the faster of the two in a profile
+    of ``recommend`` and it is multithreaded).
+
+    Returns the (n_rows, k) items and the indices of the tied rows.
     """
     if scores.dtype in (np.float32, np.float64) and scores.size:
         if not (scores.flags.c_contiguous and scores.flags.writeable):
             scores = np.array(scores, order="C")  # top-k over contiguous rows was faster in a profile
-        return torch.topk(torch.from_numpy(scores), k, dim=1, sorted=False).indices.numpy()
-    return np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        values, items = torch.topk(torch.from_numpy(scores), k + 1, dim=1, sorted=True)
+        values, items = values.numpy(), items.numpy()
+    else:
+        items = np.argpartition(-scores, k, axis=1)[:, : k + 1]
+        values = np.take_along_axis(scores, items, axis=1)
+        order = np.argsort(-values, axis=1, kind="stable")
+        items, values = np.take_along_axis(items, order, axis=1), np.take_along_axis(values, order, axis=1)
+    return items[:, :k], np.flatnonzero(values[:, k - 1] == values[:, k])
 
 
 def top_k_items(scores, k):
@@ -73,19 +85,18 @@ def top_k_items(scores, k):
     n_items = scores.shape[1]
     k = min(int(k), n_items)
     if k < n_items:
-        part = _partition_top_k(scores, k)
-        # The partition is not stable: items tied with the k-th score may be
+        part, tied = _partition_top_k(scores, k)
+        # The selection is not stable: items tied with the k-th score may be
         # cut arbitrarily.  In the rows where ties straddle the cut, keep the
         # k best of the items scoring >= the k-th best, by (score, index);
         # only those rows and those items are sorted (a stable sort of whole
         # batches was most of the time of ``recommend`` on float32 scores,
         # where such ties are common among 20,000 items).
-        kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
-        tied = np.flatnonzero((scores >= kth[:, None]).sum(axis=1) > k)
         if tied.size:
             part = np.array(part)
-            for row in tied:
-                at_least = np.flatnonzero(scores[row] >= kth[row])
+            kth = np.take_along_axis(scores[tied], part[tied], axis=1).min(axis=1)
+            for row, cut in zip(tied, kth):
+                at_least = np.flatnonzero(scores[row] >= cut)
                 part[row] = at_least[np.lexsort((at_least, -scores[row, at_least]))[:k]]
     else:
         part = np.broadcast_to(np.arange(n_items), scores.shape)

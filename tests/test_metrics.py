@@ -180,6 +180,16 @@ def test_top_k_items_matches_stable_sort(seed, ties, neg_inf):
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.float32])
+def test_top_k_items_integer_scores_rank_like_floats(dtype):
+    # Integer scores take numpy's selection, floats torch's: same rankings,
+    # ties at the cut included.
+    scores = np.random.RandomState(0).randint(0, 6, size=(30, 25))
+    for k in (1, 5, 24, 25):
+        expected = np.array([_ref_ranking(list(row))[:k] for row in scores.astype(float)])
+        np.testing.assert_array_equal(top_k_items(scores.astype(dtype), k), expected)
+
+
 def test_top_k_items_ties_broken_by_smaller_index():
     scores = np.array([[1.0, 2.0, 2.0, 2.0, 0.0]])
     assert top_k_items(scores, 1).tolist() == [[1]]
