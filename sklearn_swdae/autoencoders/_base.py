@@ -172,7 +172,8 @@ class _BaseAutoencoder(BaseRecommender):
             n_iter_no_change=self.n_iter_no_change if validating else None,
             tol=self.tol,
             precision=self.precision,
-            average_half_life=self.average_half_life,
+            # Subclasses written before the parameter existed train as they did.
+            average_half_life=getattr(self, "average_half_life", None),
             callbacks=callbacks,
             random_state=random_state,
         )

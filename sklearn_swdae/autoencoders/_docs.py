@@ -54,11 +54,13 @@ _SWDAE_SELECTION = (
     _EPOCH_SELECTION
     + _averaging(
         1.0,
-        """  The default was chosen on validation users: with the
-    default batch sizes (about 40 steps per epoch) the average of about
-    the last epoch's steps scored validation NDCG@100 higher than the
-    last step's weights on ML-100K, ml-latest-small and ML-1M
-    (``benchmarks/RESULTS.md``);
+        """
+    The default was chosen on validation users: at the default batch
+    sizes (about 40 steps per epoch) the average of about the last
+    epoch's steps scored validation NDCG@100 higher than the last step's
+    weights on ML-100K, ml-latest-small and ML-1M
+    (``benchmarks/RESULTS.md``), for one in-place update of the weights
+    per step.
     :func:`~sklearn_swdae.defaults.paper_settings` sets None.""",
     )
     + _SELECTION_TAIL
