@@ -115,19 +115,20 @@ class _WeightAverage:
     """
 
     def __init__(self, parameters, half_life, steps_per_epoch):
-        self.parameters = list(parameters)
-        self.average = [p.detach().clone() for p in self.parameters]
+        # Detached views share the parameters' memory, so the optimizer's
+        # in-place steps show in them; made once, not at every step.
+        self.parameters = [p.detach() for p in parameters]
+        self.average = [p.clone() for p in self.parameters]
         self.decay = 0.5 ** (1.0 / (half_life * max(1, steps_per_epoch)))
 
     def update(self, step):
         decay = min(self.decay, (1 + step) / (10 + step))
-        with torch.no_grad():
-            torch._foreach_lerp_(self.average, [p.detach() for p in self.parameters], 1.0 - decay)
+        torch._foreach_lerp_(self.average, self.parameters, 1.0 - decay)
 
     @contextlib.contextmanager
     def in_module(self):
         """The averaged weights in the module for the block, the trained ones after."""
-        trained = [p.detach().clone() for p in self.parameters]
+        trained = [p.clone() for p in self.parameters]
         self.copy_into_module()
         try:
             yield
@@ -430,6 +431,12 @@ class TrainingEngine:
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.precision = precision
+        if average_half_life is not None:
+            check_scalar(average_half_life, "average_half_life", Real, min_val=0, include_boundaries="neither")
+            if not np.isfinite(average_half_life):
+                raise ValueError(
+                    f"average_half_life must be a finite number of epochs or None, got {average_half_life}."
+                )
         self.average_half_life = average_half_life
         self.random_state = random_state
         self.selection = BestEpoch()
@@ -463,8 +470,12 @@ class TrainingEngine:
 
     def evaluated_state_dict(self):
         """A copy of the module's state with the weights validation scores (averaged, when averaging)."""
-        with self._evaluated_weights():
-            return copy.deepcopy(self.module.state_dict())
+        state = copy.deepcopy(self.module.state_dict())
+        if self._average is not None:
+            # The average follows module.parameters(), the order of named_parameters().
+            for (name, _), average in zip(self.module.named_parameters(), self._average.average):
+                state[name].copy_(average)
+        return state
 
     def fit(self, X, validation=None):
         """Train the module, selecting the epoch on validation users.

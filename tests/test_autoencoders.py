@@ -457,3 +457,18 @@ def test_swdae_averages_by_default_and_the_paper_settings_do_not(planted):
 def test_average_half_life_is_validated(planted, value):
     with pytest.raises((ValueError, TypeError), match="average_half_life"):
         _quick_model(average_half_life=value).fit(planted.train)
+
+
+@pytest.mark.parametrize(
+    "value, error, match",
+    [
+        (0, ValueError, "average_half_life == 0, must be > 0"),
+        (-1.0, ValueError, "average_half_life == -1.0, must be > 0"),
+        (float("inf"), ValueError, "average_half_life must be a finite number"),
+        ("1", TypeError, "average_half_life must be an instance of"),
+    ],
+)
+def test_engine_rejects_bad_average_half_life(value, error, match):
+    X, _ = make_interactions(60, 20, 2, density=0.2, random_state=0)
+    with pytest.raises(error, match=match):
+        _recording_engine(X, half_life=value)
