@@ -155,12 +155,9 @@ def make_model(args):
         method=args.method,
         random_state=args.seed,
     )
-    training = dict(
-        loss=args.loss,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        max_iter=args.max_iter,
-    )
+    training = dict(loss=args.loss, batch_size=args.batch_size, max_iter=args.max_iter, **_learning_rate(args))
+    if args.average_half_life is not None:
+        training["average_half_life"] = None if args.average_half_life == "off" else args.average_half_life
     if args.paper:
         paper = paper_settings(
             n_clusters=1000 if args.n_clusters == "auto" else args.n_clusters,
@@ -212,7 +209,8 @@ def results_table(models, fold_in, held_out):
 
 
 # Baselines for the comparison table; the autoencoders get the same training
-# budget (epochs, learning rate, batch size) as SW-DAE, nothing is tuned.
+# budget (epochs, batch size) as SW-DAE and their own learning rate unless
+# --learning-rate is given; nothing is tuned.
 BASELINES = {
     "popularity": ("Popularity", lambda args, K: PopularityRecommender()),
     "ease": ("EASE", lambda args, K: EASERecommender()),
@@ -239,12 +237,17 @@ DEMO_SETTINGS = {"max_iter": 20}
 
 def training_options(args):
     return dict(
-        learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         max_iter=args.max_iter,
         device=args.device,
         random_state=args.seed,
+        **_learning_rate(args),
     )
+
+
+def _learning_rate(args):
+    """``--learning-rate`` when given; otherwise each model keeps its own default."""
+    return {} if args.learning_rate is None else {"learning_rate": args.learning_rate}
 
 
 def check_baselines(baselines):

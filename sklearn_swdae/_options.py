@@ -50,7 +50,19 @@ def add_model_options(parser):
         default="multinomial",
         help="training loss (default multinomial)",
     )
-    group.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size (default %(default)g)")
+    group.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="Adam step size (default: each model's own, SW-DAE 3e-3, the baseline autoencoders 1e-3)",
+    )
+    group.add_argument(
+        "--average-half-life",
+        type=_half_life,
+        default=None,
+        help="SW-DAE validates and keeps a moving average of its weights with this half-life in "
+        "epochs; 'off' keeps the trained weights (default: the model's, 1.0)",
+    )
     group.add_argument(
         "--batch-size",
         type=_count_or_auto,
@@ -139,6 +151,19 @@ def _overlap(text):
         return text
     value = float(text)
     return int(value) if value >= 1 and value.is_integer() and "." not in text else value
+
+
+def _half_life(text):
+    """A positive number of epochs, or 'off' (returned as the string)."""
+    if text == "off":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of epochs or 'off', got {text!r}")
+    return value
 
 
 def _count_or_auto(text):

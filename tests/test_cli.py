@@ -348,3 +348,39 @@ def test_help_says_what_demo_runs(capsys):
     demo = out[out.index("demo") : out.index(" fit ")]
     for model in ("SW-DAE", "Popularity", "EASE", "FC-DAE", "Mult-DAE", "Mult-VAE", "generated data"):
         assert model in demo
+
+
+def test_fit_options_default_to_the_models_own_training():
+    from sklearn_swdae import SparseWideDAERecommender
+    from sklearn_swdae._commands import BASELINES, make_model
+
+    args = build_parser().parse_args(["fit", "--data", "x", "--format", "csv", "--out", "m"])
+    model, package = make_model(args), SparseWideDAERecommender()
+    assert (model.learning_rate, model.average_half_life) == (package.learning_rate, package.average_half_life)
+    # The baselines keep their own learning rate too.
+    mult_dae = BASELINES["multdae"][1](args, 10)
+    assert mult_dae.learning_rate == type(mult_dae)().learning_rate
+
+    args = build_parser().parse_args(
+        ["fit", "--data", "x", "--format", "csv", "--out", "m", "--learning-rate", "0.01", "--average-half-life", "off"]
+    )
+    model = make_model(args)
+    assert (model.learning_rate, model.average_half_life) == (0.01, None)
+    assert BASELINES["multdae"][1](args, 10).learning_rate == 0.01
+    args = build_parser().parse_args(
+        ["fit", "--data", "x", "--format", "csv", "--out", "m", "--average-half-life", "0.5", "--paper"]
+    )
+    assert make_model(args).average_half_life is None  # --paper: the paper's trained weights
+    args = build_parser().parse_args(
+        ["fit", "--data", "x", "--format", "csv", "--out", "m", "--average-half-life", "0.5"]
+    )
+    assert make_model(args).average_half_life == 0.5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "none", "abc"])
+def test_bad_average_half_life_is_a_usage_error(capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["fit", "--data", "x", "--format", "csv", "--out", "m", "--average-half-life", value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--average-half-life" in err and "positive number of epochs or 'off'" in err
