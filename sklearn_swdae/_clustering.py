@@ -5,6 +5,7 @@ thousands) and links each item to its R nearest centroids; these are the
 blocked, threaded kernels that keep both steps within memory and time.
 """
 
+import mmap
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -173,6 +174,23 @@ class _SquaredDistances:
         return np.maximum(product, 0.0, out=out, casting="same_kind")
 
 
+def _fresh_pages(shape, dtype):
+    """An uninitialized array in memory of its own, mapped in small pages.
+
+    numpy asks the kernel for transparent huge pages on large arrays; where
+    the kernel's policy is "madvise" and memory is fragmented, the kernel
+    then compacts memory to make each 2 MB page on the first write, which
+    took up to 3 s for the 1.6 GB of ML-20M's item-item distances (about
+    0.6 s in small pages).
+    """
+    n_bytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    flags = getattr(mmap, "MAP_PRIVATE", None)
+    if flags is None or not hasattr(mmap, "MAP_ANONYMOUS") or n_bytes == 0:
+        return np.empty(shape, dtype=dtype)  # not a POSIX system
+    buffer = mmap.mmap(-1, n_bytes, flags=flags | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape)
+
+
 def _all_squared_distances(squared_distances, n_samples):
     """The (n, n) float32 squared distances, by blocks of rows on one thread per CPU.
 
@@ -181,7 +199,7 @@ def _all_squared_distances(squared_distances, n_samples):
     share nothing: on the busy 2-core machine this took 0.4-0.6 of the time
     of the same blocks computed in order by two-threaded BLAS.
     """
-    all_dist = np.empty((n_samples, n_samples), dtype=np.float32)
+    all_dist = _fresh_pages((n_samples, n_samples), np.float32)
     local = threading.local()
 
     def block(start):
@@ -287,24 +305,36 @@ def _kmeans_plusplus(X, n_clusters, random_state):
 def _kmeans(X, n_clusters, init, n_init, max_iter, random_state):
     """K-means of dense X: the best of ``n_init`` runs of Lloyd's algorithm.
 
-    Same results as ``KMeans(n_clusters, init=init, n_init=n_init,
-    max_iter=max_iter, random_state=random_state)`` up to round-off, with the
-    k-means++ seeding done by :func:`_kmeans_plusplus` (scikit-learn's
-    greedy k-means++ makes K (2 + log K) small BLAS calls, most of the time
-    of K-means at large K; ``benchmarks/RESULTS.md``, "Grouping speed").
+    The same runs as ``KMeans(n_clusters, init=init, n_init=n_init,
+    max_iter=max_iter, random_state=random_state)`` with two differences
+    that make it faster at large K (``benchmarks/RESULTS.md``, "Grouping
+    speed" and issue 19's "Sixth session"):
+
+    * the k-means++ seeding is :func:`_kmeans_plusplus` (scikit-learn's
+      greedy k-means++ makes K (2 + log K) small BLAS calls, most of the
+      time of K-means at large K); it runs on X as given, so the seeds are
+      scikit-learn's;
+    * Lloyd's iterations run on X rounded to float32: each is an (n, K)
+      distance product, and the single-precision product takes about 0.6x
+      the time.  Rounding moves every coordinate by at most 6e-8 of its
+      value, so a label can differ from float64's only for a point within
+      round-off of two centroids.  The centers are returned in X's dtype.
     """
+    X32 = np.asarray(X, dtype=np.float32)
     if init != "k-means++":
-        return KMeans(
+        best = KMeans(
             n_clusters=n_clusters, init=init, n_init=n_init, max_iter=max_iter, random_state=random_state
-        ).fit(X)
-    best = None
-    for _ in range(n_init):
-        centers = _kmeans_plusplus(X, n_clusters, random_state)
-        kmeans = KMeans(
-            n_clusters=n_clusters, init=centers, n_init=1, max_iter=max_iter, random_state=random_state
-        ).fit(X)
-        if best is None or kmeans.inertia_ < best.inertia_:
-            best = kmeans
+        ).fit(X32)
+    else:
+        best = None
+        for _ in range(n_init):
+            centers = _kmeans_plusplus(X, n_clusters, random_state).astype(np.float32)
+            kmeans = KMeans(
+                n_clusters=n_clusters, init=centers, n_init=1, max_iter=max_iter, random_state=random_state
+            ).fit(X32)
+            if best is None or kmeans.inertia_ < best.inertia_:
+                best = kmeans
+    best.cluster_centers_ = best.cluster_centers_.astype(X.dtype)
     return best
 
 

@@ -223,7 +223,8 @@ class ItemGrouper(
     cluster_centers_ : ndarray of shape (K, F)
         K-means centroids (K = ``n_clusters_``, F = ``n_components_``).
     labels_ : ndarray of shape (n_items,)
-        The K-means cluster of every item.
+        The K-means cluster of every item: its nearest centroid, the first
+        of its ``item_groups_``.
     item_groups_ : ndarray of shape (n_items, R)
         For every item, the indices of the R = ``overlap_`` groups it links
         to, nearest centroid first.
@@ -455,7 +456,9 @@ class ItemGrouper(
         self.spectrum_residuals_ = residuals
         self.item_degrees_ = degrees
         self.cluster_centers_ = centers
-        self.labels_ = kmeans.labels_
+        # The nearest centroid in X's precision: K-means' own labels, up to
+        # the round-off of its float32 iterations (_kmeans).
+        self.labels_ = item_groups[:, 0].astype(kmeans.labels_.dtype)
         self.item_groups_ = item_groups
         self.overlap_ = R
         self.n_clusters_ = K
