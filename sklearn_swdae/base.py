@@ -165,17 +165,9 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
         Subclasses that score on an accelerator override this to select on
         the device and copy only the lists back.
         """
+        # A copy: _score_batch may return an array the model keeps.
         scores = np.array(self._score_batch(X_batch), dtype=np.float32)
-        if exclude_seen:
-            rows, cols = X_batch.nonzero()
-            scores[rows, cols] = -np.inf
-        if excluded is not None and excluded.size:
-            scores[:, excluded] = -np.inf
-        if candidates is not None:
-            scores = scores[:, candidates]
-        top = top_k_items(scores, top_n)
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        return (top if candidates is None else candidates[top]), top_scores
+        return _select_top_n(scores, X_batch, top_n, exclude_seen, candidates, excluded)
 
     def _item_ids(self):
         ids = getattr(self, "item_ids_", None)
@@ -560,3 +552,17 @@ def similar_items(estimator, items, top_n=None, **kwargs):
     if kwargs.get("return_scores"):
         return _ids_of(result[0], ids), result[1]
     return _ids_of(result, ids)
+
+
+def _select_top_n(scores, X_batch, top_n, exclude_seen, candidates, excluded):
+    """The ``_top_n_batch`` selection from a float32 score array, which it overwrites."""
+    if exclude_seen:
+        rows, cols = X_batch.nonzero()
+        scores[rows, cols] = -np.inf
+    if excluded is not None and excluded.size:
+        scores[:, excluded] = -np.inf
+    if candidates is not None:
+        scores = scores[:, candidates]
+    top = top_k_items(scores, top_n)
+    top_scores = np.take_along_axis(scores, top, axis=1)
+    return (top if candidates is None else candidates[top]), top_scores

@@ -337,6 +337,23 @@ def test_refit_without_a_dataframe_forgets_the_ids(X):
     assert not hasattr(model.fit(X), "item_ids_")
 
 
+def test_autoencoder_host_selection_matches_its_scores(X):
+    """On the CPU an autoencoder selects in place in its fresh scores: same lists as ranking them."""
+    model = SparseWideDAERecommender(grouper=_small_grouper(), max_iter=2, device="cpu", random_state=0).fit(X)
+    banned, candidates = [0, 4, 9], np.arange(2, 25)
+    top, top_scores = model.recommend(X[:30], top_n=5, filter_items=banned, items=candidates, return_scores=True)
+    scores = model.decision_function(X[:30])
+    seen = X[:30].toarray() > 0
+    for u in range(30):
+        allowed = np.setdiff1d(candidates[~seen[u, candidates]], banned)
+        expected = allowed[_ranking(scores[u, allowed], min(5, allowed.size))]
+        listed = top[u][top[u] < N_ITEMS]
+        np.testing.assert_array_equal(listed, expected)
+        np.testing.assert_allclose(top_scores[u, : listed.size], scores[u, listed], rtol=1e-6)
+    # The model's own scores are untouched by the selection.
+    np.testing.assert_allclose(model.decision_function(X[:30]), scores, rtol=1e-6)
+
+
 def test_the_accelerator_selection_path_matches_the_host_path(X):
     """The autoencoders' on-device top-N (used on a GPU) applies the same masks.
 
