@@ -28,8 +28,9 @@ array raises ``IndexError`` instead of silently naming the last item),
 score ``-inf``, and id ``None`` with ``return_ids=True``.  Valid entries
 are exactly ``items < n_items``.
 
-Scores are produced in user batches of at most 1000 users and 128 MiB of
-scores (fewer users when the catalog is large), so ``recommend``,
+Scores are produced in user batches of at most 1000 users and 24 MiB of
+scores on the CPU, 128 MiB on an accelerator (fewer users when the catalog
+is large), so ``recommend``,
 ``predict``, ``similar_items`` and ``score`` hold one batch of dense scores
 at a time whatever the number of users; only ``decision_function`` returns
 the full matrix.
@@ -121,7 +122,14 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
     _prediction_batch_size = 1000
     #: Bytes of dense scores one prediction batch may hold; with many items
     #: the batch shrinks so that memory stays bounded whatever the catalog.
-    _prediction_batch_bytes = 1 << 27
+    #: Under 32 MiB, the largest block glibc's malloc recycles instead of
+    #: mapping fresh pages at every call: a fresh 80 MB batch of scores
+    #: spent about 30 ms in page faults, a tenth of a CPU recommend
+    #: (benchmarks/RESULTS.md, issue 19, "Sixth session").
+    _prediction_batch_bytes = 3 << 23
+    #: The same bound for models that score on an accelerator (``device_``),
+    #: where larger batches mean fewer kernel launches.
+    _device_prediction_batch_bytes = 1 << 27
     #: check_interactions records the column labels of a fitted DataFrame.
     _records_item_ids = True
 
@@ -145,8 +153,11 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
         return check_interactions(self, X, reset=False)
 
     def _batch_rows(self, n_items):
-        """Users per prediction batch: at most 1000 and 128 MiB of float32 scores."""
-        return int(max(1, min(self._prediction_batch_size, self._prediction_batch_bytes // (4 * n_items))))
+        """Users per prediction batch: at most 1000 and 24 MiB of float32 scores (128 MiB on an accelerator)."""
+        device = getattr(self, "device_", None)
+        on_host = device is None or getattr(device, "type", "cpu") == "cpu"
+        limit = self._prediction_batch_bytes if on_host else self._device_prediction_batch_bytes
+        return int(max(1, min(self._prediction_batch_size, limit // (4 * n_items))))
 
     def _iter_batches(self, X):
         step = self._batch_rows(X.shape[1])

@@ -386,3 +386,15 @@ def test_the_accelerator_selection_path_matches_the_host_path(X):
     np.testing.assert_array_equal(got[untied], expected[untied])
     assert not np.isin(got, [0, 4, 9]).any()
     assert np.all((got == N_ITEMS) | ((got >= 2) & (got < 25)))
+
+
+def test_prediction_batches_are_larger_on_an_accelerator(X):
+    import types
+
+    model = FCDAERecommender(n_hidden=8, max_iter=1, device="cpu", random_state=0).fit(X)
+    n_items = 100_000  # large enough that both bounds are under 1,000 users
+    # 24 MiB of float32 scores on the host, 128 MiB on an accelerator.
+    assert model._batch_rows(n_items) == (3 << 23) // (4 * n_items)
+    model.device_ = types.SimpleNamespace(type="cuda")
+    assert model._batch_rows(n_items) == (1 << 27) // (4 * n_items)
+    assert EASERecommender().fit(X)._batch_rows(n_items) == (3 << 23) // (4 * n_items)
