@@ -65,9 +65,16 @@ _HOST_POOL = None  # (pid, ThreadPoolExecutor)
 #: Users per bag sum of the sparse products on the CPU (see _bag_product).
 _BLOCK_USERS = 64
 
-#: Input units per tile of the sampled weight gradient on the CPU (see
-#: _sampled_weight_gradient).
+#: Input units per tile of the sampled weight gradient on the CPU at a
+#: batch of _WEIGHT_GRAD_TILE_BATCH users (see _sampled_weight_gradient).
 _WEIGHT_GRAD_TILE_UNITS = 1024
+
+#: The batch _WEIGHT_GRAD_TILE_UNITS was measured at (the paper's 500).  A
+#: smaller batch reads fewer activations per input unit, so its tiles are
+#: wider in proportion: at the "auto" batch of small data (32 users) one
+#: call covers 16,000 units, where two tiles of a layer of 1,063 inputs cost
+#: a fifth of a training step (benchmarks/RESULTS.md, issue 19).
+_WEIGHT_GRAD_TILE_BATCH = 500
 
 
 def _host_pool():
@@ -138,13 +145,14 @@ def _sampled_weight_gradient(layer, grad_out, h, tile_units=None):
     ``torch.sparse.sampled_addmm`` computes each live entry as one dot
     product over the batch, reading a row of h^T per link.  On the CPU the
     input units are cut into tiles of ``tile_units`` (default
-    ``_WEIGHT_GRAD_TILE_UNITS``; one call when the layer has no more inputs
-    than that) so that the rows a tile reads (2 MB at batch 500) stay in
+    ``_WEIGHT_GRAD_TILE_UNITS`` at a batch of 500, wider in proportion at
+    smaller batches; one call when the layer has no more inputs than that)
+    so that the rows a tile reads (about 2 MB) stay in
     cache (timings in ``benchmarks/RESULTS.md``); the dot products are the
     same, so are the bits.  No dense (out, in) tensor is allocated either
     way.
     """
-    tile_units = tile_units or _WEIGHT_GRAD_TILE_UNITS
+    tile_units = tile_units or _WEIGHT_GRAD_TILE_UNITS * max(1, _WEIGHT_GRAD_TILE_BATCH // max(h.shape[0], 1))
     grad_columns = grad_out.t().contiguous()
     h = h.contiguous()
     if h.device.type != "cpu" or layer.in_features <= tile_units:

@@ -67,6 +67,7 @@ def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(to
     # of 16 input units, the weight gradient runs over four tiles of
     # inputs; the results must not depend on either or on the threads.
     monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_UNITS", tile_units)
+    monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_BATCH", 1)  # the same tiles at any batch
     rng = np.random.RandomState(1)
     mask = random_mask(rng, 300, 50, uniform=False)  # decoder: 300 outputs (items), 50 inputs
     weight = rng.randn(300, 50).astype(np.float32)
@@ -179,6 +180,7 @@ def test_host_caches_are_not_pickled(monkeypatch):
     import pickle
 
     monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_UNITS", 3)
+    monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_BATCH", 1)  # the same tiles at any batch
     rng = np.random.RandomState(3)
     layer = MaskedLinear(rng.randn(30, 8).astype(np.float32), random_mask(rng, 30, 8, uniform=False), "sparse")
     x = torch.rand(4, 8, requires_grad=True)

@@ -52,6 +52,7 @@ def test_structure_is_int32_and_rows_are_derived():
 def test_int32_structure_gives_the_int64_outputs_and_gradients(uniform, sparse_input, monkeypatch):
     # Tiles of 16 input units: the weight gradient runs over int32 tile positions too.
     monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_UNITS", 16)
+    monkeypatch.setattr(_kernels, "_WEIGHT_GRAD_TILE_BATCH", 1)  # the same tiles at any batch
     rng = np.random.RandomState(1)
     n_out, n_in = (20, 60) if sparse_input else (60, 40)
     mask = random_mask(rng, n_out, n_in, uniform)
