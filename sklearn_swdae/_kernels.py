@@ -283,13 +283,20 @@ def _tile_rows(layer, width):
 
 
 def _host_sparse_input_product(layer, x):
-    """x W^T + b for a coalesced CPU COO batch without autograd, by scipy.
+    """x W^T + b for a coalesced CPU COO batch without autograd (prediction).
 
-    The sparse-times-sparse product (scipy's SMMP with a dense row
-    accumulator) does the same per-link multiply-adds as the torch path
-    below without materializing one index and one value per
-    (non-zero, link) term; the users are split across threads.
+    The users are split across threads.  A uniform mask (every input with
+    the same number of links, as ItemGrouper makes) gathers whole rows of
+    its (in, degree) table of weights per non-zero and adds them into each
+    user's row (:func:`_host_uniform_product`); any other mask uses scipy's
+    sparse-times-sparse product (SMMP with a dense row accumulator), which
+    does the same multiply-adds without one index and one value per
+    (non-zero, link) term.  On a uniform mask of the ML-20M shape (K =
+    1,000, R = 100) the gather took 0.7x of SMMP's time, whose sparse output
+    is nearly dense.
     """
+    if layer._uniform_in_degree is not None:
+        return _host_uniform_product(layer, x) + layer.bias
     t_crow, t_col = _host_indices(layer, "t_crow_indices", "t_col_indices")
     weight_t = sp.csr_array(
         (layer.values.detach().index_select(0, layer.t_order).numpy(), t_col, t_crow),
@@ -307,6 +314,36 @@ def _host_sparse_input_product(layer, x):
 
     run_blocks(users, x.shape[0], max(1, -(-x.shape[0] // torch.get_num_threads())))
     return torch.from_numpy(out) + layer.bias
+
+
+def _host_uniform_product(layer, x):
+    """x W^T (without the bias) of a uniform mask, by blocks of users on torch's threads.
+
+    The non-zeros of a coalesced batch are sorted by user, so a block of
+    users owns a contiguous run of them and a block of output rows: the
+    threads write disjoint rows, and each output sums its terms in
+    non-zero order whatever the blocks, as one call would.
+    """
+    degree, n_out = layer._uniform_in_degree, layer._shape[0]
+    by_input = layer.values.detach().index_select(0, layer.t_order).view(-1, degree)
+    batch_rows, inputs = x.indices()
+    x_values = x.values()
+    n_rows = x.shape[0]
+    out = by_input.new_zeros((n_rows, n_out))
+    # first[u]: the position of user u's first non-zero.
+    first = torch.searchsorted(batch_rows, torch.arange(n_rows + 1, dtype=batch_rows.dtype)).tolist()
+
+    def users(start, stop):
+        lo, hi = first[start], first[stop]
+        block = out[start:stop].view(-1)
+        for a, b in _term_chunks(hi - lo, degree, out.device):
+            rows, cols = batch_rows[lo + a : lo + b] - start, inputs[lo + a : lo + b]
+            terms = by_input.index_select(0, cols).mul_(x_values[lo + a : lo + b, None])
+            units = layer.t_col_indices.view(-1, degree).index_select(0, cols).to(rows.dtype)
+            block.index_add_(0, units.add_(rows[:, None] * n_out).view(-1), terms.view(-1))
+
+    run_blocks(users, n_rows, max(1, -(-n_rows // torch.get_num_threads())))
+    return out
 
 
 #: Terms (non-zero x link) per chunk of the sparse-input product on the CPU

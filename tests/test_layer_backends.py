@@ -112,12 +112,20 @@ def test_sparse_decoder_input_gradient_with_frozen_weights():
     torch.testing.assert_close(x_sparse.grad, x_dense.grad, rtol=1e-4, atol=1e-4)
 
 
-def test_encoder_prediction_path_matches_training_path(torch_threads):
-    # Without autograd a CPU sparse batch is multiplied by scipy; with it,
-    # by torch's gather-scatter.  Both give the training path's numbers.
+@pytest.mark.parametrize("uniform", [True, False])
+def test_encoder_prediction_path_matches_training_path(torch_threads, uniform, monkeypatch):
+    # Without autograd a CPU sparse batch is multiplied by blocks of users
+    # (a gather per non-zero for a uniform mask, scipy otherwise); with it,
+    # by torch's gather-scatter.  Both give the training path's numbers,
+    # also with users of no non-zero and over many chunks of terms.
+    from sklearn_swdae import _kernels
+
+    monkeypatch.setattr(_kernels, "_CHUNK_TERMS", 64)
     rng = np.random.RandomState(2)
-    encoder = MaskedLinear(rng.randn(20, 90).astype(np.float32), random_mask(rng, 20, 90, uniform=True), "sparse")
-    x = torch.tensor((rng.rand(150, 90) < 0.1) * 1.0, dtype=torch.float32).to_sparse().coalesce()
+    encoder = MaskedLinear(rng.randn(20, 90).astype(np.float32), random_mask(rng, 20, 90, uniform=uniform), "sparse")
+    values = (rng.rand(150, 90) < 0.1) * rng.rand(150, 90)
+    values[[0, 7, 8, 149]] = 0.0
+    x = torch.tensor(values, dtype=torch.float32).to_sparse().coalesce()
     training = encoder(x)
     assert training.requires_grad
     for threads in (1, 2):
