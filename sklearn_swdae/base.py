@@ -178,7 +178,21 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
         """
         # A copy: _score_batch may return an array the model keeps.
         scores = np.array(self._score_batch(X_batch), dtype=np.float32)
-        return _select_top_n(scores, X_batch, top_n, exclude_seen, candidates, excluded)
+        return self._select_top_n(scores, X_batch, top_n, exclude_seen, candidates, excluded)
+
+    @staticmethod
+    def _select_top_n(scores, X_batch, top_n, exclude_seen, candidates, excluded):
+        """The selection of ``_top_n_batch`` from a float32 score array, which it overwrites."""
+        if exclude_seen:
+            rows, cols = X_batch.nonzero()
+            scores[rows, cols] = -np.inf
+        if excluded is not None and excluded.size:
+            scores[:, excluded] = -np.inf
+        if candidates is not None:
+            scores = scores[:, candidates]
+        top = top_k_items(scores, top_n)
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        return (top if candidates is None else candidates[top]), top_scores
 
     def _item_ids(self):
         ids = getattr(self, "item_ids_", None)
@@ -563,17 +577,3 @@ def similar_items(estimator, items, top_n=None, **kwargs):
     if kwargs.get("return_scores"):
         return _ids_of(result[0], ids), result[1]
     return _ids_of(result, ids)
-
-
-def _select_top_n(scores, X_batch, top_n, exclude_seen, candidates, excluded):
-    """The ``_top_n_batch`` selection from a float32 score array, which it overwrites."""
-    if exclude_seen:
-        rows, cols = X_batch.nonzero()
-        scores[rows, cols] = -np.inf
-    if excluded is not None and excluded.size:
-        scores[:, excluded] = -np.inf
-    if candidates is not None:
-        scores = scores[:, candidates]
-    top = top_k_items(scores, top_n)
-    top_scores = np.take_along_axis(scores, top, axis=1)
-    return (top if candidates is None else candidates[top]), top_scores

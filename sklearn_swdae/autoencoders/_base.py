@@ -31,7 +31,7 @@ from .._persistence import torch_state_from_bytes, torch_state_to_bytes
 from .._similarities import cosine_similarities
 from .._torch_utils import csr_to_torch, resolve_device
 from .._validation import check_interactions
-from ..base import BaseRecommender, _select_top_n
+from ..base import BaseRecommender
 from ..defaults import auto_batch_size
 from ..layers import count_flops, count_parameters
 from ..model_selection import split_fold_in
@@ -229,7 +229,7 @@ class _BaseAutoencoder(BaseRecommender):
             # The module's output is a fresh array, selected in place: a copy
             # of a batch of scores (80 MB for 1,000 users of 20,000 items)
             # cost about 5% of recommend on the CPU.
-            return _select_top_n(self._score_batch(X_batch), X_batch, top_n, exclude_seen, candidates, excluded)
+            return self._select_top_n(self._score_batch(X_batch), X_batch, top_n, exclude_seen, candidates, excluded)
         scores = self._device_scores(X_batch).float()
         if exclude_seen:
             rows, cols = (torch.from_numpy(i.astype(np.int64)).to(scores.device) for i in X_batch.nonzero())
