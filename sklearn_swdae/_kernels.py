@@ -10,6 +10,7 @@ the number of threads, so results do not depend on them.  Timings behind
 the block and tile sizes are in ``benchmarks/RESULTS.md``.
 """
 
+import contextlib
 import os
 import warnings
 
@@ -325,7 +326,7 @@ def _host_uniform_product(layer, x):
     non-zero order whatever the blocks, as one call would.
     """
     degree, n_out = layer._uniform_in_degree, layer._shape[0]
-    by_input = layer.values.detach().index_select(0, layer.t_order).view(-1, degree)
+    by_input = _input_major_values(layer).view(-1, degree)
     batch_rows, inputs = x.indices()
     x_values = x.values()
     n_rows = x.shape[0]
@@ -344,6 +345,44 @@ def _host_uniform_product(layer, x):
 
     run_blocks(users, n_rows, max(1, -(-n_rows // torch.get_num_threads())))
     return out
+
+
+def _input_major_values(layer):
+    """The live weights in input-major (transposed) order, once per :func:`frozen_weights` block.
+
+    A prediction of many batches would otherwise permute all the weights
+    again for every batch (a tenth of a CPU ``recommend`` at K = 1,000).
+    """
+    cache = layer.__dict__.get("_host_cache", {}).get("frozen")
+    if cache is not None and "input_major" in cache:
+        return cache["input_major"]
+    values = layer.values.detach().index_select(0, layer.t_order)
+    if cache is not None:
+        cache["input_major"] = values
+    return values
+
+
+@contextlib.contextmanager
+def frozen_weights(module):
+    """A block in which the weights of ``module`` do not change (prediction, validation).
+
+    The sparse layers may keep what they derive from their weights for the
+    length of the block (:func:`_input_major_values`); it is dropped on
+    exit, so nothing outlives a change of the weights.  Nested blocks share
+    the outermost one's cache.
+    """
+    opened = []
+    for layer in module.modules():
+        if getattr(layer, "t_order", None) is not None:
+            cache = layer.__dict__.setdefault("_host_cache", {})
+            if "frozen" not in cache:
+                cache["frozen"] = {}
+                opened.append(cache)
+    try:
+        yield module
+    finally:
+        for cache in opened:
+            cache.pop("frozen", None)
 
 
 #: Terms (non-zero x link) per chunk of the sparse-input product on the CPU

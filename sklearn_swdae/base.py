@@ -36,6 +36,7 @@ at a time whatever the number of users; only ``decision_function`` returns
 the full matrix.
 """
 
+import contextlib
 from numbers import Integral
 
 import numpy as np
@@ -161,8 +162,17 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
 
     def _iter_batches(self, X):
         step = self._batch_rows(X.shape[1])
-        for start in range(0, X.shape[0], step):
-            yield start, X[start : start + step]
+        with self._prediction_context():
+            for start in range(0, X.shape[0], step):
+                yield start, X[start : start + step]
+
+    def _prediction_context(self):
+        """A context for the batches of one prediction call, in which the model does not change.
+
+        Models whose scoring derives arrays from their parameters (the
+        autoencoders' sparse layers) reuse them across the batches.
+        """
+        return contextlib.nullcontext()
 
     def _iter_score_batches(self, X):
         for start, batch in self._iter_batches(X):

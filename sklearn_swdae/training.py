@@ -23,6 +23,7 @@ import torch
 from sklearn.utils import check_scalar
 
 from ._data_parallel import current_strategy
+from ._kernels import frozen_weights
 from ._memory import check_training_memory, is_out_of_memory, out_of_memory_error
 from ._torch_utils import csr_to_torch, seeded_generator
 from .layers import AutoencoderOutput
@@ -461,7 +462,7 @@ class TrainingEngine:
     def validate(self, X_fold_in, X_held_out):
         """Mean validation metrics of the current weights (their average, when averaging)."""
         self.module.eval()
-        with self._evaluated_weights():
+        with self._evaluated_weights(), frozen_weights(self.module):
             results = evaluate_rankings(self._scores, X_fold_in, X_held_out, VALIDATION_METRICS)
         return {name: float(np.nanmean(values)) for name, values in results.items()}
 

@@ -364,3 +364,40 @@ def test_models_saved_before_layer_backends_load_as_dense(data):
     old.__setstate__(state)
     assert old.layer_backends_ == ("dense", "dense")
     np.testing.assert_array_equal(old.decision_function(X[:20]), model.decision_function(X[:20]))
+
+
+def test_frozen_weights_keeps_the_input_major_weights_for_the_block_only():
+    from sklearn_swdae._kernels import _input_major_values, frozen_weights
+
+    rng = np.random.RandomState(4)
+    encoder = MaskedLinear(rng.randn(12, 40).astype(np.float32), random_mask(rng, 12, 40, uniform=True), "sparse")
+    x = torch.tensor((rng.rand(30, 40) < 0.2) * 1.0, dtype=torch.float32).to_sparse().coalesce()
+    module = torch.nn.Sequential(encoder)
+    with frozen_weights(module):
+        with frozen_weights(module):  # nested: the inner block leaves the outer cache alone
+            first = _input_major_values(encoder)
+        assert _input_major_values(encoder) is first
+        with torch.no_grad():
+            before = encoder(x)
+    assert "frozen" not in encoder.__dict__["_host_cache"]
+    # A change of the weights after the block is seen by the next prediction.
+    with torch.no_grad():
+        encoder.values.mul_(2.0)
+        with frozen_weights(module):
+            after = encoder(x)
+    torch.testing.assert_close(after - encoder.bias, 2.0 * (before - encoder.bias), rtol=1e-5, atol=1e-5)
+
+
+def test_predictions_follow_weights_changed_between_calls():
+    rng = np.random.RandomState(5)
+    X, _ = make_interactions(60, 40, 4, density=0.15, random_state=5)
+    mask = random_mask(rng, 10, 40, uniform=True)
+    model = SparseWideDAERecommender(connectivity=mask, max_iter=1, device="cpu", random_state=0).fit(X)
+    first = model.decision_function(X)
+    with torch.no_grad():
+        model.module_.encoder.values.mul_(-1.0)
+    second = model.decision_function(X)
+    with torch.no_grad():
+        model.module_.encoder.values.mul_(-1.0)
+    np.testing.assert_allclose(model.decision_function(X), first, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(second, first)

@@ -25,6 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._docstrings import fill_doc
 from .._initialization import WeightsToBeLoaded
+from .._kernels import frozen_weights
 from .._memory import check_prediction_memory, is_out_of_memory, out_of_memory_error
 from .._parallel import inner_thread_limit, limit_torch_threads
 from .._persistence import torch_state_from_bytes, torch_state_to_bytes
@@ -211,6 +212,9 @@ class _BaseAutoencoder(BaseRecommender):
 
     def _score_batch(self, X_batch):
         return self._device_scores(X_batch).float().cpu().numpy()
+
+    def _prediction_context(self):
+        return frozen_weights(self.module_)
 
     def _device_scores(self, X_batch):
         """Scores of a CSR batch as a tensor on the model's device."""
