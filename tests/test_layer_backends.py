@@ -2,6 +2,7 @@
 on the CPU and (when present) on CUDA; SW-DAE trains and predicts with
 either, and on a GPU as on the CPU."""
 
+import contextlib
 import os
 import time
 
@@ -112,12 +113,14 @@ def test_sparse_decoder_input_gradient_with_frozen_weights():
     torch.testing.assert_close(x_sparse.grad, x_dense.grad, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("frozen", [True, False])
 @pytest.mark.parametrize("uniform", [True, False])
-def test_encoder_prediction_path_matches_training_path(torch_threads, uniform, monkeypatch):
-    # Without autograd a CPU sparse batch is multiplied by blocks of users
-    # (a gather per non-zero for a uniform mask, scipy otherwise); with it,
-    # by torch's gather-scatter.  Both give the training path's numbers,
-    # also with users of no non-zero and over many chunks of terms.
+def test_encoder_prediction_path_matches_training_path(torch_threads, uniform, frozen, monkeypatch):
+    # Without autograd a CPU sparse batch is multiplied by bag sums of a
+    # dense weight table inside a frozen_weights block, else by blocks of
+    # users (a gather per non-zero for a uniform mask, scipy otherwise);
+    # with autograd, by torch's gather-scatter.  All give the training
+    # path's numbers, also with users of no non-zero and over many chunks.
     from sklearn_swdae import _kernels
 
     monkeypatch.setattr(_kernels, "_CHUNK_TERMS", 64)
@@ -130,8 +133,29 @@ def test_encoder_prediction_path_matches_training_path(torch_threads, uniform, m
     assert training.requires_grad
     for threads in (1, 2):
         torch_threads(threads)
-        with torch.no_grad():
+        block = _kernels.frozen_weights(encoder) if frozen else contextlib.nullcontext()
+        with torch.no_grad(), block:
             torch.testing.assert_close(encoder(x), training.detach(), rtol=1e-6, atol=1e-6)
+            assert (_kernels._dense_input_major(encoder) is not None) == frozen
+
+
+def test_dense_weight_table_only_for_small_and_not_too_sparse_layers(monkeypatch):
+    rng = np.random.RandomState(3)
+    mask = random_mask(rng, 20, 90, uniform=True)  # 20 units, a few links per input
+    encoder = MaskedLinear(rng.randn(20, 90).astype(np.float32), mask, "sparse")
+    ratio = 20 * 90 / mask.sum()  # dense multiply-adds per live weight
+    for entries, max_ratio, expected in [
+        (20 * 90, ratio, True),
+        (20 * 90 - 1, ratio, False),
+        (20 * 90, ratio - 0.5, False),
+    ]:
+        monkeypatch.setattr(_kernels, "_DENSE_TABLE_ENTRIES", entries)
+        monkeypatch.setattr(_kernels, "_DENSE_TABLE_MAX_RATIO", max_ratio)
+        with _kernels.frozen_weights(encoder):
+            table = _kernels._dense_input_major(encoder)
+            assert (table is not None) == expected
+            if expected:
+                np.testing.assert_array_equal(table.numpy(), encoder.effective_weight().detach().numpy().T)
 
 
 def _blocks_seen():
