@@ -158,6 +158,8 @@ def make_model(args):
     training = dict(loss=args.loss, batch_size=args.batch_size, max_iter=args.max_iter, **_learning_rate(args))
     if args.average_half_life is not None:
         training["average_half_life"] = None if args.average_half_life == "off" else args.average_half_life
+    if args.n_iter_no_change is not None:
+        training["n_iter_no_change"] = None if args.n_iter_no_change == "off" else args.n_iter_no_change
     if args.paper:
         paper = paper_settings(
             n_clusters=1000 if args.n_clusters == "auto" else args.n_clusters,
@@ -178,7 +180,9 @@ def make_model(args):
 def fit_model(model, X, stage=""):
     say(
         f"{stage}fitting SW-DAE: K={model.grouper.n_clusters}, R={model.grouper.overlap}, "
-        f"F={model.grouper.n_components}, batch {model.batch_size}, {model.max_iter} epochs ..."
+        f"F={model.grouper.n_components}, batch {model.batch_size}, {model.max_iter} epochs"
+        + (f" (patience {model.n_iter_no_change})" if model.n_iter_no_change else "")
+        + " ..."
     )
     tic = time.perf_counter()
     with Heartbeat("SW-DAE"):

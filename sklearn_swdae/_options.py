@@ -17,7 +17,7 @@ def add_model_options(parser):
         "--paper",
         action="store_true",
         help="the paper's settings (section 4.3): R = 0.1 K, F = 50, batch 500, learning rate 1e-3, "
-        "100 epochs, K = --n-clusters or 1000; overrides the training options below",
+        "100 epochs without early stopping, K = --n-clusters or 1000; overrides the training options below",
     )
     group.add_argument(
         "--n-clusters",
@@ -70,6 +70,13 @@ def add_model_options(parser):
         help="users per training batch: an int or 'auto' (about 40 steps per epoch, 32 to 500; default auto)",
     )
     group.add_argument("--max-iter", type=int, default=100, help="epochs (default %(default)s)")
+    group.add_argument(
+        "--n-iter-no-change",
+        type=_patience,
+        default=None,
+        help="SW-DAE stops after this many epochs without a better validation NDCG@100; "
+        "'off' trains every epoch (default: the model's, 20)",
+    )
     group.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     group.add_argument(
         "--seed", type=int, default=0, help="random seed of the item groups and the training (default 0)"
@@ -163,6 +170,19 @@ def _half_life(text):
         value = None
     if value is None or not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number of epochs or 'off', got {text!r}")
+    return value
+
+
+def _patience(text):
+    """A positive number of epochs, or 'off' (returned as the string)."""
+    if text == "off":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number of epochs or 'off', got {text!r}")
     return value
 
 

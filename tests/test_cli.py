@@ -357,6 +357,7 @@ def test_fit_options_default_to_the_models_own_training():
     args = build_parser().parse_args(["fit", "--data", "x", "--format", "csv", "--out", "m"])
     model, package = make_model(args), SparseWideDAERecommender()
     assert (model.learning_rate, model.average_half_life) == (package.learning_rate, package.average_half_life)
+    assert model.n_iter_no_change == package.n_iter_no_change == 20
     # The baselines keep their own learning rate too.
     mult_dae = BASELINES["multdae"][1](args, 10)
     assert mult_dae.learning_rate == type(mult_dae)().learning_rate
@@ -375,6 +376,23 @@ def test_fit_options_default_to_the_models_own_training():
         ["fit", "--data", "x", "--format", "csv", "--out", "m", "--average-half-life", "0.5"]
     )
     assert make_model(args).average_half_life == 0.5
+    for value, expected in [("off", None), ("5", 5)]:
+        args = build_parser().parse_args(
+            ["fit", "--data", "x", "--format", "csv", "--out", "m", "--n-iter-no-change", value]
+        )
+        assert make_model(args).n_iter_no_change == expected
+    args = build_parser().parse_args(
+        ["fit", "--data", "x", "--format", "csv", "--out", "m", "--n-iter-no-change", "5", "--paper"]
+    )
+    assert make_model(args).n_iter_no_change is None  # --paper: every epoch
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "1.5", "none"])
+def test_bad_n_iter_no_change_is_a_usage_error(capsys, value):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["fit", "--data", "x", "--format", "csv", "--out", "m", "--n-iter-no-change", value])
+    err = capsys.readouterr().err
+    assert "--n-iter-no-change" in err and "positive whole number of epochs or 'off'" in err
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "none", "abc"])

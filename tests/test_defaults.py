@@ -18,6 +18,7 @@ from sklearn_swdae.defaults import (
     paper_settings,
 )
 from sklearn_swdae.metrics import RecommendationScorer, catalog_coverage, mean_popularity_rank
+from sklearn_swdae.training import EarlyStopping
 
 # ML-20M as the paper uses it: 116,677 training users, 20,108 items.
 ML20M_USERS, ML20M_ITEMS = 116_677, 20_108
@@ -227,6 +228,19 @@ def test_paper_settings_fit(data):
     assert model.batch_size_ == 500
     assert model.connectivity_.shape == (10, 60)
     assert model.grouper_.overlap_ == 1
+
+
+def test_default_fit_stops_after_20_epochs_without_improvement(data):
+    # Patience 20 by default (validation users: the same epoch as all 100
+    # on every dataset measured, in less time); the paper's settings train
+    # every epoch.
+    model = SparseWideDAERecommender(max_iter=300, device="cpu", random_state=0).fit(data)
+    assert model.n_iter_no_change == 20
+    assert model.n_iter_ < 300
+    assert EarlyStopping(20, model.tol).epochs_since_improvement(model.history_) == 20
+    assert model.best_epoch_ >= model.n_iter_ - 20
+    paper = SparseWideDAERecommender(**{**paper_settings(n_clusters=10, n_components=5), "max_iter": 30}, device="cpu")
+    assert paper.fit(data).n_iter_ == 30
 
 
 def test_explicit_batch_size_is_kept(data):

@@ -181,7 +181,7 @@ class SparseWideDAERecommender(_BaseAutoencoder):
         batch_size="auto",
         max_iter=100,
         validation_fraction=0.1,
-        n_iter_no_change=None,
+        n_iter_no_change=20,
         tol=1e-4,
         average_half_life=1.0,
         top_n=100,
