@@ -218,7 +218,8 @@ def paper_settings(n_clusters=1000, *, n_components=PAPER_N_COMPONENTS):
 
     Section 4.3 of Khawar et al. (WWW 2020): sigmoid hidden units, input
     dropout 0.6, hidden dropout 0.2, Adam with learning rate 1e-3, batch
-    500, 100 epochs (the best one kept on validation users), F = 50,
+    500, all of 100 epochs (the best one kept on validation users; no
+    early stopping), F = 50,
     R = 0.1 K, K searched in multiples of 1,000, and the trained weights
     themselves (no averaging).  Use it to reproduce
     Table 3; the package's defaults differ where validation users said so.

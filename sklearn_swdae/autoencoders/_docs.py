@@ -59,8 +59,9 @@ _SWDAE_SELECTION = (
     The default was chosen on validation users: replayed on one 200-epoch
     run per dataset, stopping after 20 epochs without improvement kept
     the same epoch as training all 100 on ML-100K, ml-latest-small, ML-1M
-    and citeulike-t, and stopped ML-100K at epoch 63; 10 epochs lost on
-    ml-latest-small, 150 or 200 epochs lost or tied
+    and citeulike-t, and stopped ML-100K at epoch 63; a patience of 10
+    lost on ml-latest-small and won on citeulike-t, 150 or 200 epochs
+    lost or tied
     (``benchmarks/RESULTS.md``, "Training budget").
     :func:`~sklearn_swdae.defaults.paper_settings` sets None.""",
     )
