@@ -318,7 +318,7 @@ def candidates(key, ctx):
 
 # What the paper's SW-DAE grid fixes beyond --epochs, --batch-size and
 # --learning-rate, where the package's defaults differ from the paper.
-PAPER_TRAINING = {"average_half_life": None}
+PAPER_TRAINING = {"average_half_life": None, "n_iter_no_change": None}
 
 
 def paper_candidates(key, ctx):

@@ -95,7 +95,10 @@ print(
 # ----------
 # SW-DAE with the paper's sparsity (R = 0.1 K), and the paper's cold-start
 # baselines with the same number of epochs.  Popularity ignores the history.
-training = dict(max_iter=max_iter, learning_rate=learning_rate, device=args.device, random_state=0)
+# Every model trains all its epochs (SW-DAE's default patience is off).
+training = dict(
+    max_iter=max_iter, n_iter_no_change=None, learning_rate=learning_rate, device=args.device, random_state=0
+)
 models = {
     "SW-DAE": SparseWideDAERecommender(
         grouper=ItemGrouper(n_clusters=K, overlap=0.1, n_components=n_components, random_state=0),

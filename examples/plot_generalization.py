@@ -47,7 +47,7 @@ print(f"{split.name}: {n_users} training users x {n_items} items, K={K}, {epochs
 
 # %%
 # Train both models, recording the diagnostics every epoch
-common = dict(max_iter=epochs, batch_size=100, random_state=0)
+common = dict(max_iter=epochs, n_iter_no_change=None, batch_size=100, random_state=0)  # every epoch
 models = {
     "SW-DAE": SparseWideDAERecommender(
         # The paper's R = 0.1 K: the analysis of its section 5.5.

@@ -157,6 +157,7 @@ if args.out:
 model = SparseWideDAERecommender(
     connectivity=grouper.connectivity_,
     max_iter=max_iter,
+    n_iter_no_change=None,  # every epoch, as the figures were made
     learning_rate=learning_rate,
     device=args.device,
     random_state=0,

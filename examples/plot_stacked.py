@@ -57,6 +57,7 @@ for sizes in [(), (K2,), (K2, K3)]:
         grouper=ItemGrouper(n_clusters=K1, n_components=min(50, n_items - 1), random_state=0),
         stacked_layer_sizes=sizes,
         max_iter=epochs,
+        n_iter_no_change=None,  # every epoch of every training run
         batch_size=100,  # small data: more optimizer steps per epoch
         random_state=0,
     ).fit(split.train)

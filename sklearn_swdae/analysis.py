@@ -136,7 +136,11 @@ def _swdae_factory(X_train, n_clusters, overlap, n_components, params, random_st
             n_components=_n_components(X_train, n_components),
             random_state=random_state,
         )
-        return _with_params(SparseWideDAERecommender(grouper=grouper, random_state=random_state), params)
+        # Every model of an analysis trains the same epochs: SW-DAE's default
+        # patience is off here, as the other models' is (estimator_params
+        # may set one for all of them).
+        swdae = SparseWideDAERecommender(grouper=grouper, n_iter_no_change=None, random_state=random_state)
+        return _with_params(swdae, params)
 
     return make
 

@@ -134,3 +134,13 @@ def test_load_example_split_movielens():
     n_users = split.train.shape[0] + split.validation_fold_in.shape[0] + split.test_fold_in.shape[0]
     assert n_users == 938 and split.train.shape[1] <= 1447
     assert split.item_ids.shape == (split.train.shape[1],)
+
+
+def test_analyses_train_swdae_every_epoch_like_the_other_models(split):
+    # SW-DAE's default patience would give it fewer epochs than the models
+    # it is compared with; estimator_params may still set one for all.
+    from sklearn_swdae.analysis import _swdae_factory
+
+    make = _swdae_factory(split.train, 4, 0.5, 3, {"max_iter": 30}, 0)
+    assert (make().n_iter_no_change, make().max_iter) == (None, 30)
+    assert _swdae_factory(split.train, 4, 0.5, 3, {"n_iter_no_change": 5}, 0)().n_iter_no_change == 5
