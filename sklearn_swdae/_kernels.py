@@ -22,6 +22,7 @@ import torch.nn.functional as F
 __all__ = [
     "SparseWeightProduct",
     "column_tiles",
+    "csr_rows",
     "csr_structure",
     "csr_tensor",
     "index_dtype",
@@ -50,6 +51,13 @@ def csr_structure(mask):
     return (
         torch.from_numpy(mask.indptr.astype(dtype, copy=False)),
         torch.from_numpy(mask.indices.astype(dtype, copy=False)),
+    )
+
+
+def csr_rows(crow):
+    """The row of every entry of a CSR structure, in the dtype of ``crow``."""
+    return torch.repeat_interleave(
+        torch.arange(crow.numel() - 1, dtype=crow.dtype, device=crow.device), crow.diff(), output_size=int(crow[-1])
     )
 
 
@@ -315,7 +323,7 @@ def _host_sparse_input_product(layer, x):
         return _host_uniform_product(layer, x) + layer.bias
     t_crow, t_col = _host_indices(layer, "t_crow_indices", "t_col_indices")
     weight_t = sp.csr_array(
-        (layer.values.detach().index_select(0, layer.t_order).numpy(), t_col, t_crow),
+        (_input_major_values(layer).numpy(), t_col, t_crow),
         shape=(layer.in_features, layer.out_features),
         copy=False,
     )
@@ -380,36 +388,43 @@ def _dense_input_major(layer):
     and a large or very sparse layer keeps its gather (see
     :func:`_host_sparse_input_product`).
     """
-    cache = layer.__dict__.get("_host_cache", {}).get("frozen")
-    if cache is None:
+    if _frozen_cache(layer) is None:
         return None
-    if "dense_input_major" not in cache:
-        n_out, n_in = layer._shape
-        n_live = layer.values.numel()
-        table = None
-        if n_in * n_out <= _DENSE_TABLE_ENTRIES and n_out * n_in <= _DENSE_TABLE_MAX_RATIO * n_live:
-            t_crow = layer.t_crow_indices.long()
-            inputs = torch.repeat_interleave(torch.arange(n_in), t_crow.diff(), output_size=n_live)
-            table = layer.values.new_zeros(n_in * n_out)
-            table[inputs * n_out + layer.t_col_indices.long()] = _input_major_values(layer)
-            table = table.view(n_in, n_out)
-        cache["dense_input_major"] = table
-    return cache["dense_input_major"]
+    return _per_block(layer, "dense_input_major", lambda: _dense_table(layer))
+
+
+def _dense_table(layer):
+    n_out, n_in = layer._shape
+    n_live = layer.values.numel()
+    if n_in * n_out > _DENSE_TABLE_ENTRIES or n_out * n_in > _DENSE_TABLE_MAX_RATIO * n_live:
+        return None
+    table = layer.values.new_zeros(n_in * n_out)
+    inputs = csr_rows(layer.t_crow_indices).long()
+    table[inputs * n_out + layer.t_col_indices.long()] = _input_major_values(layer)
+    return table.view(n_in, n_out)
 
 
 def _input_major_values(layer):
     """The live weights in input-major (transposed) order, once per :func:`frozen_weights` block.
 
     A prediction of many batches would otherwise permute all the weights
-    again for every batch (a tenth of a CPU ``recommend`` at K = 1,000).
+    again for every batch.
     """
-    cache = layer.__dict__.get("_host_cache", {}).get("frozen")
-    if cache is not None and "input_major" in cache:
-        return cache["input_major"]
-    values = layer.values.detach().index_select(0, layer.t_order)
-    if cache is not None:
-        cache["input_major"] = values
-    return values
+    return _per_block(layer, "input_major", lambda: layer.values.detach().index_select(0, layer.t_order))
+
+
+def _frozen_cache(layer):
+    return layer.__dict__.get("_host_cache", {}).get("frozen")
+
+
+def _per_block(layer, key, build):
+    """``build()``, kept until the enclosing :func:`frozen_weights` block ends (made anew outside one)."""
+    cache = _frozen_cache(layer)
+    if cache is None:
+        return build()
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
 
 
 @contextlib.contextmanager

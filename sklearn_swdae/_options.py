@@ -160,30 +160,25 @@ def _overlap(text):
     return int(value) if value >= 1 and value.is_integer() and "." not in text else value
 
 
-def _half_life(text):
-    """A positive number of epochs, or 'off' (returned as the string)."""
-    if text == "off":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of epochs or 'off', got {text!r}")
-    return value
+def _epochs_or_off(convert, expected):
+    """An argparse type: a positive number of epochs made by ``convert``, or 'off' (kept as the string)."""
+
+    def parse(text):
+        if text == "off":
+            return text
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"expected {expected} or 'off', got {text!r}")
+        return value
+
+    return parse
 
 
-def _patience(text):
-    """A positive number of epochs, or 'off' (returned as the string)."""
-    if text == "off":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number of epochs or 'off', got {text!r}")
-    return value
+_half_life = _epochs_or_off(float, "a positive number of epochs")
+_patience = _epochs_or_off(int, "a positive whole number of epochs")
 
 
 def _count_or_auto(text):

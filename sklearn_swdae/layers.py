@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ._initialization import LiveValues, glorot_live, glorot_uniform
-from ._kernels import SparseWeightProduct, csr_structure, csr_tensor, sparse_input_product
+from ._kernels import SparseWeightProduct, csr_rows, csr_structure, csr_tensor, sparse_input_product
 
 __all__ = [
     "AutoencoderOutput",
@@ -217,13 +217,6 @@ _STRUCTURE_BUFFERS = ("crow_indices", "col_indices", "t_crow_indices", "t_col_in
 _SAVED_STRUCTURE = _STRUCTURE_BUFFERS + ("row_indices",)
 
 
-def _csr_rows(crow):
-    """The row of every entry of a CSR structure, in the dtype of ``crow``."""
-    return torch.repeat_interleave(
-        torch.arange(crow.numel() - 1, dtype=crow.dtype, device=crow.device), crow.diff(), output_size=int(crow[-1])
-    )
-
-
 class MaskedLinear(nn.Module):
     """y = x (W o M)^T + b: a linear layer whose connectivity is a fixed mask.
 
@@ -309,7 +302,7 @@ class MaskedLinear(nn.Module):
         crow, col = csr_structure(mask)
         index_dtype = crow.dtype
         if live is None:
-            live = torch.from_numpy(weight)[_csr_rows(crow).long(), col.long()]
+            live = torch.from_numpy(weight)[csr_rows(crow).long(), col.long()]
         elif live.shape != col.shape:
             raise ValueError(f"{live.numel()} live values for a mask with {col.numel()} live entries.")
         self.values = nn.Parameter(live.contiguous())
@@ -376,7 +369,7 @@ class MaskedLinear(nn.Module):
     @property
     def row_indices(self):
         """The row (output unit) of every live weight, in ``values`` order (sparse backend)."""
-        return _csr_rows(self.crow_indices)
+        return csr_rows(self.crow_indices)
 
     @property
     def in_features(self):
