@@ -180,8 +180,8 @@ def _fresh_pages(shape, dtype):
     numpy asks the kernel for transparent huge pages on large arrays; where
     the kernel's policy is "madvise" and memory is fragmented, the kernel
     then compacts memory to make each 2 MB page on the first write, which
-    took up to 3 s for the 1.6 GB of ML-20M's item-item distances (about
-    0.6 s in small pages).
+    for the 1.6 GB of ML-20M's item-item distances took longer than the
+    small pages' faults (benchmarks/RESULTS.md, issue 19, sixth session).
     """
     n_bytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     flags = getattr(mmap, "MAP_PRIVATE", None)
@@ -315,8 +315,7 @@ def _kmeans(X, n_clusters, init, n_init, max_iter, random_state):
       time of K-means at large K); it runs on X as given, so the seeds are
       scikit-learn's;
     * Lloyd's iterations run on X rounded to float32: each is an (n, K)
-      distance product, and the single-precision product takes about 0.6x
-      the time.  Rounding moves every coordinate by at most 6e-8 of its
+      distance product, and single precision halves the bytes it moves.  Rounding moves every coordinate by at most 6e-8 of its
       value, so a label can differ from float64's only for a point within
       round-off of two centroids.  The centers are returned in X's dtype.
     """

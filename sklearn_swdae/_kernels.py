@@ -81,8 +81,8 @@ _WEIGHT_GRAD_TILE_UNITS = 1024
 #: The batch _WEIGHT_GRAD_TILE_UNITS was measured at (the paper's 500).  A
 #: smaller batch reads fewer activations per input unit, so its tiles are
 #: wider in proportion: at the "auto" batch of small data (32 users) one
-#: call covers 16,000 units, where two tiles of a layer of 1,063 inputs cost
-#: a fifth of a training step (benchmarks/RESULTS.md, issue 19).
+#: call covers 16,000 units instead of tiles set up at every step (the
+#: epoch times are in benchmarks/RESULTS.md, issue 19, sixth session).
 _WEIGHT_GRAD_TILE_BATCH = 500
 
 
@@ -309,10 +309,12 @@ def _host_sparse_input_product(layer, x):
     * any other mask: scipy's sparse-times-sparse product (SMMP with a
       dense row accumulator), by blocks of users across threads.
 
-    On 1,000 ML-1M users (K = 2,622, R = 300) the bag sums took 20 ms, the
-    gather 91 ms and SMMP 78 ms; on 5,000 users of the ML-20M shape (K =
-    1,000, R = 100, whose table exceeds the bound) the gather took 0.55x of
-    SMMP's time (benchmarks/RESULTS.md, issue 19, sixth session).
+    On 1,000 ML-1M users (K = 2,622, R = 300) the bag sums took 15 ms
+    (27 ms with the table's construction), SMMP 19 ms and the gather
+    104 ms; on 5,000 users of the ML-20M shape (K = 1,000, R = 100, whose
+    table exceeds the bound) the gather took 109 ms and SMMP 147 ms
+    (``benchmarks/bench_prediction.py``; benchmarks/RESULTS.md, issue 19,
+    sixth session).
     """
     table = _dense_input_major(layer)
     if table is not None:

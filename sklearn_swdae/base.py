@@ -124,9 +124,9 @@ class BaseRecommender(VersionedStateMixin, BaseEstimator):
     #: Bytes of dense scores one prediction batch may hold; with many items
     #: the batch shrinks so that memory stays bounded whatever the catalog.
     #: Under 32 MiB, the largest block glibc's malloc recycles instead of
-    #: mapping fresh pages at every call: a fresh 80 MB batch of scores
-    #: spent about 30 ms in page faults, a tenth of a CPU recommend
-    #: (benchmarks/RESULTS.md, issue 19, "Sixth session").
+    #: mapping fresh pages at every call, so that a batch does not pay the
+    #: page faults of fresh memory again (benchmarks/RESULTS.md, issue 19,
+    #: "Sixth session").
     _prediction_batch_bytes = 3 << 23
     #: The same bound for models that score on an accelerator (``device_``),
     #: where larger batches mean fewer kernel launches.

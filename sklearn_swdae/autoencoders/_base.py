@@ -230,9 +230,8 @@ class _BaseAutoencoder(BaseRecommender):
     def _top_n_batch(self, X_batch, top_n, exclude_seen, candidates=None, excluded=None):
         # On a GPU only the top-N lists cross to the host, not the scores.
         if self.device_.type == "cpu":
-            # The module's output is a fresh array, selected in place: a copy
-            # of a batch of scores (80 MB for 1,000 users of 20,000 items)
-            # cost about 5% of recommend on the CPU.
+            # The module's output is a fresh array, selected in place rather
+            # than copied (a batch of scores: up to 24 MiB).
             return self._select_top_n(self._score_batch(X_batch), X_batch, top_n, exclude_seen, candidates, excluded)
         scores = self._device_scores(X_batch).float()
         if exclude_seen:
