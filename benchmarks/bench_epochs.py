@@ -67,8 +67,17 @@ def replay(history, scores, max_iter, patience, tol):
 
 
 def _rule(text):
+    """MAX_ITER:PATIENCE (or MAX_ITER alone: no early stopping) as two ints."""
     max_iter, _, patience = text.partition(":")
-    return int(max_iter), int(patience or 0)
+    try:
+        rule = int(max_iter), int(patience or 0)
+    except ValueError:
+        rule = None
+    if rule is None or rule[0] < 1 or rule[1] < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected MAX_ITER:PATIENCE with MAX_ITER >= 1 and PATIENCE >= 0 (0: none), got {text!r}"
+        )
+    return rule
 
 
 def run(name, args):
@@ -161,6 +170,8 @@ def main(argv=None):
             (args.max_iter, 20),
         ]
         args.rules = sorted(set(rule for rule in args.rules if rule[0] <= args.max_iter))
+    if args.max_iter < 1:
+        parser.error(f"--max-iter must be a positive number of epochs, got {args.max_iter}")
     too_long = [m for m, _ in args.rules if m > args.max_iter]
     if too_long:
         parser.error(f"--rules ask for {max(too_long)} epochs, more than --max-iter {args.max_iter}")

@@ -51,3 +51,10 @@ def test_a_shorter_rule_is_the_shorter_fit(bench, capsys):
     assert short.best_epoch_ == rules[(3, 0)]["kept_epoch"]
     ndcg = evaluate_rankings(short.decision_function, split.validation_fold_in, split.validation_held_out, ["ndcg@100"])
     np.testing.assert_allclose(np.nanmean(ndcg["ndcg@100"]), rules[(3, 0)]["validation_ndcg@100"], atol=1e-5)
+
+
+@pytest.mark.parametrize("rule", ["abc", "0:5", "100:-1", "100:x"])
+def test_bad_rules_are_usage_errors(bench, rule, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--dataset", "synthetic", "--max-iter", "4", "--rules", rule])
+    assert "MAX_ITER:PATIENCE" in capsys.readouterr().err
