@@ -131,21 +131,31 @@ def _bag_product(a, crow, col, weights, n_out):
     users at a time so that the gathered rows of a^T (in x block) stay in
     cache at large K; the measurements that chose this over one bag sum and
     over scipy's CSC product are in ``benchmarks/RESULTS.md``
-    (``benchmarks/bench_sparse_kernels.py``).  A GPU gets the whole batch
-    in one call.  Every output entry is one
-    bag's sum in link order, so the result does not depend on the blocks
-    or the number of threads.
+    (``benchmarks/bench_sparse_kernels.py``).  The blocks are dealt to
+    torch's threads (:func:`run_blocks`) because writing a block's
+    (n_out, block) result into its rows of the row-major output is a
+    transposed copy that torch runs on one thread; at the decoder of a
+    prediction it took as long as the bag sums.  A GPU gets the whole
+    batch in one call.  Every output entry is one bag's sum in link order,
+    so the result does not depend on the blocks or the number of threads.
     """
-    step = _BLOCK_USERS if a.device.type == "cpu" else max(a.shape[0], 1)
-    out = None
-    for start in range(0, a.shape[0], step):
-        block = F.embedding_bag(
-            col, a[start : start + step].t().contiguous(), crow[:-1], mode="sum", per_sample_weights=weights
-        )
-        if out is None:
-            out = block.new_empty((a.shape[0], n_out))
-        out[start : start + block.shape[1]] = block.t()
-    return a.new_empty((0, n_out)) if out is None else out
+    if a.device.type != "cpu":
+        block = F.embedding_bag(col, a.t().contiguous(), crow[:-1], mode="sum", per_sample_weights=weights)
+        return block.t().contiguous()
+    out = a.new_empty((a.shape[0], n_out))
+    offsets = crow[:-1]
+
+    def users(start, stop):
+        # The pool's threads start with autograd on; the callers (autograd
+        # Functions, prediction) need no graph of these sums.
+        with torch.no_grad():
+            block = F.embedding_bag(
+                col, a[start:stop].t().contiguous(), offsets, mode="sum", per_sample_weights=weights
+            )
+            out[start:stop] = block.t()
+
+    run_blocks(users, a.shape[0], _BLOCK_USERS)
+    return out
 
 
 def _sampled_weight_gradient(layer, grad_out, h, tile_units=None):
