@@ -95,6 +95,40 @@ def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(to
     torch.testing.assert_close(grad_bias, dense.bias.grad, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("uniform", [True, False])
+def test_live_weight_permutations_split_across_threads_give_the_same_bits(torch_threads, uniform, monkeypatch):
+    # The permutations between the (out, in) and the transposed order of
+    # the live weights (the encoder's forward and weight gradient, the
+    # decoder's input gradient) run one range per thread above a size;
+    # forced to split here, they must move the same bits as one call.
+    rng = np.random.RandomState(3)
+    mask = random_mask(rng, 60, 90, uniform=uniform)
+    encoder = MaskedLinear(rng.randn(60, 90).astype(np.float32), mask, "sparse")
+    decoder = MaskedLinear(np.ascontiguousarray(rng.randn(60, 90).astype(np.float32).T), mask.T, "sparse")
+    values = (rng.rand(40, 90) < 0.2) * rng.rand(40, 90)
+    x = torch.tensor(values, dtype=torch.float32).to_sparse().coalesce()
+    upstream = torch.randn(40, 90, generator=torch.Generator().manual_seed(1))
+
+    def run():
+        encoder.zero_grad(set_to_none=True)
+        decoder.zero_grad(set_to_none=True)
+        out = decoder(torch.sigmoid(encoder(x)))
+        (out * upstream).sum().backward()
+        by_input = _kernels._to_input_major(encoder, encoder.values.detach())
+        return out.detach(), encoder.values.grad, decoder.values.grad, by_input
+
+    torch_threads(1)
+    whole = run()
+    torch_threads(2)
+    monkeypatch.setattr(_kernels, "_PERMUTE_MIN_SPLIT", 1)
+    split = run()
+    for one, two in zip(whole, split):
+        assert torch.equal(one, two)
+    by_input = split[-1]
+    assert torch.equal(by_input, encoder.values.detach()[encoder.t_order.long()])
+    assert torch.equal(_kernels._to_output_major(encoder, by_input), encoder.values.detach())
+
+
 def test_sparse_decoder_input_gradient_with_frozen_weights():
     # Only the input needs a gradient: the backward pass skips the weight
     # gradient and still returns grad_out W.
