@@ -158,13 +158,14 @@ def _bag_product(a, crow, col, weights, n_out):
     return out
 
 
-#: Live weights below which a permutation runs in one call: the thread
-#: pool's hand-off costs more than it saves.
-_PERMUTE_MIN_SPLIT = 1 << 20
+#: Positions per block of a permutation of live weights on the CPU (4 MiB
+#: of float32): blocks are dealt to torch's threads, and a block bounds the
+#: int64 copy of its positions that the scatter needs.
+_PERMUTE_BLOCK = 1 << 20
 
 
 def _permute_on_threads(n, part):
-    """``part(start, stop)`` over about one range of ``n`` positions per torch thread, without autograd."""
+    """``part(start, stop)`` over blocks of ``n`` positions on torch's threads, without autograd."""
 
     def task(start, stop):
         # The pool's threads start with autograd on; a permutation of live
@@ -172,20 +173,17 @@ def _permute_on_threads(n, part):
         with torch.no_grad():
             part(start, stop)
 
-    if n < _PERMUTE_MIN_SPLIT:
-        task(0, n)
-    else:
-        run_blocks(task, n, -(-n // torch.get_num_threads()))
+    run_blocks(task, n, _PERMUTE_BLOCK)
 
 
 def _to_input_major(layer, values):
     """``values[layer.t_order]``: live weights from the layer's (out, in) order to its transposed order.
 
-    A gather of every live weight with little locality: one call is bound
-    by memory latency on one thread (0.24 s at K = 15,000 on the ML-20M
-    shape, twice per training step), so on the CPU the positions are
-    split across torch's threads.  A gather, so the values are the same
-    bits however it is split.
+    A gather of every live weight with little locality, bound by memory
+    latency rather than bandwidth, twice per training step of SW-DAE (the
+    encoder's forward pass, the decoder's input gradient): on the CPU the
+    positions are split across torch's threads.  A gather, so the values
+    are the same bits however it is split.
     """
     order = layer.t_order
     if values.device.type != "cpu":
@@ -199,15 +197,15 @@ def _to_output_major(layer, by_input):
     """The inverse of :func:`_to_input_major`: ``out[layer.t_order] = by_input``.
 
     ``t_order`` is a permutation, so this is a scatter to distinct
-    positions: no zeroed buffer and no accumulation (``index_add_`` into
-    zeros took 0.27 s at K = 15,000 on one thread), and threads writing
+    positions: no zeroed buffer, no accumulation, and threads that write
     disjoint positions.
     """
     order = layer.t_order
     out = by_input.new_empty(order.shape)
     if by_input.device.type != "cpu":
         return out.index_copy_(0, order.long(), by_input)
-    _permute_on_threads(order.numel(), lambda a, b: out.index_put_((order[a:b],), by_input[a:b]))
+    # index_copy_ takes int64 positions only: a block's worth at a time.
+    _permute_on_threads(order.numel(), lambda a, b: out.index_copy_(0, order[a:b].long(), by_input[a:b]))
     return out
 
 
@@ -375,9 +373,10 @@ def _host_sparse_input_product(layer, x):
     On 1,000 ML-1M users (K = 2,622, R = 300) the bag sums took 15 ms
     (27 ms with the table's construction), SMMP 19 ms and the gather
     104 ms; on 5,000 users of the ML-20M shape (K = 1,000, R = 100, whose
-    table exceeds the bound) the gather took 109 ms and SMMP 147 ms
-    (``benchmarks/bench_prediction.py``; benchmarks/RESULTS.md, issue 19,
-    sixth session).
+    table exceeds the bound) the gather took 109 ms and SMMP 147 ms; on
+    1,000 citeulike-t users (K = 3,000, R = 300, also over the bound) 22 and
+    44 ms (``benchmarks/bench_prediction.py``; benchmarks/RESULTS.md,
+    issue 19, sixth and seventh sessions).
     """
     table = _dense_input_major(layer)
     if table is not None:

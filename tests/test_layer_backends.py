@@ -99,8 +99,8 @@ def test_cpu_sparse_kernels_match_dense_over_many_blocks_and_any_thread_count(to
 def test_live_weight_permutations_split_across_threads_give_the_same_bits(torch_threads, uniform, monkeypatch):
     # The permutations between the (out, in) and the transposed order of
     # the live weights (the encoder's forward and weight gradient, the
-    # decoder's input gradient) run one range per thread above a size;
-    # forced to split here, they must move the same bits as one call.
+    # decoder's input gradient) run by blocks on torch's threads; with
+    # blocks of 97 positions here, they must move the same bits as one call.
     rng = np.random.RandomState(3)
     mask = random_mask(rng, 60, 90, uniform=uniform)
     encoder = MaskedLinear(rng.randn(60, 90).astype(np.float32), mask, "sparse")
@@ -120,7 +120,7 @@ def test_live_weight_permutations_split_across_threads_give_the_same_bits(torch_
     torch_threads(1)
     whole = run()
     torch_threads(2)
-    monkeypatch.setattr(_kernels, "_PERMUTE_MIN_SPLIT", 1)
+    monkeypatch.setattr(_kernels, "_PERMUTE_BLOCK", 97)
     split = run()
     for one, two in zip(whole, split):
         assert torch.equal(one, two)
