@@ -7,7 +7,9 @@ Times, on one device, the three products of a sparse decoder layer of shape
   ``F.embedding_bag`` over the columns of h, in one call (as is, and with
   the copy to the row-major (batch, items) layout the loss and the top-N
   read) and, as ``MaskedLinear`` does on the CPU, in blocks of 64 users
-  with a row-major result (``_kernels._bag_product``);
+  with a row-major result (``_kernels._bag_product``), the blocks dealt to
+  torch's threads, against the same blocks one after another (the CPU
+  path before the seventh session of issue 19);
 * input gradient, ``grad_h^T = W^T g^T``: the same over the transposed
   links (each hidden unit reads scattered rows of the large (n_items,
   batch) gradient), and a scatter by scipy's CSC product (one pass over
@@ -16,6 +18,12 @@ Times, on one device, the three products of a sparse decoder layer of shape
 * weight gradient, ``g^T h`` at the live entries: ``sampled_addmm`` in one
   call against, as ``MaskedLinear`` does on the CPU, tiles of 1,024 input
   units (``_kernels._sampled_weight_gradient``);
+* the permutations of the live weights between the layer's order and the
+  transposed order (twice per training step: the encoder's forward pass
+  and the decoder's input gradient; back once: the encoder's weight
+  gradient): one ``index_select`` and an ``index_add_`` into zeros against
+  the blocks on torch's threads that ``MaskedLinear`` uses
+  (``_kernels._to_input_major``, ``_kernels._to_output_major``);
 
 and prints milliseconds per call and each kernel's time relative to the
 first kernel of its product.  Every kernel is checked against that first
@@ -56,6 +64,16 @@ def _csc_scatter(weight_t, grad_columns):
     fitting = max(32, (2 << 20) // (4 * weight_t.shape[0]))
     _kernels.run_blocks(users, n_users, min(fitting, -(-n_users // torch.get_num_threads())))
     return torch.from_numpy(out)
+
+
+def _blocks_in_turn(a, crow, col, weights, n_out):
+    """``_kernels._bag_product``'s CPU path before its blocks went to threads: one block after another."""
+    out = a.new_empty((a.shape[0], n_out))
+    for start in range(0, a.shape[0], _kernels._BLOCK_USERS):
+        stop = start + _kernels._BLOCK_USERS
+        block = F.embedding_bag(col, a[start:stop].t().contiguous(), crow[:-1], mode="sum", per_sample_weights=weights)
+        out[start:stop] = block.t()
+    return out
 
 
 def _time(fn, repeats):
@@ -113,7 +131,10 @@ def main(argv=None):
                     .contiguous()
                     .t()
                 ),
-                "embedding_bag, 64-user blocks": lambda: _bag_product(
+                "embedding_bag, 64-user blocks in turn": lambda: _blocks_in_turn(
+                    h_rows, layer.crow_indices, layer.col_indices, values, m
+                ).t(),
+                "embedding_bag, 64-user blocks on threads": lambda: _bag_product(
                     h_rows, layer.crow_indices, layer.col_indices, values, m
                 ).t(),
             },
@@ -123,9 +144,22 @@ def main(argv=None):
                 ),
                 "CSR sparse.mm": lambda: torch.sparse.mm(weight_t, g_columns),
                 "host CSC scatter": lambda: _csc_scatter(csc, g_columns),
-                "embedding_bag, 64-user blocks": lambda: _bag_product(
+                "embedding_bag, 64-user blocks in turn": lambda: _blocks_in_turn(
                     g_rows, layer.t_crow_indices, layer.t_col_indices, t_values, k
                 ).t(),
+                "embedding_bag, 64-user blocks on threads": lambda: _bag_product(
+                    g_rows, layer.t_crow_indices, layer.t_col_indices, t_values, k
+                ).t(),
+            },
+            "to input-major": {
+                "index_select, one call": lambda: values.index_select(0, layer.t_order),
+                "index_select, blocks on threads": lambda: _kernels._to_input_major(layer, values),
+            },
+            "back to output-major": {
+                "index_add_ into zeros, one call": lambda: values.new_zeros(values.shape).index_add_(
+                    0, layer.t_order, t_values
+                ),
+                "index_copy_, blocks on threads": lambda: _kernels._to_output_major(layer, t_values),
             },
             "weight gradient": {
                 "sampled_addmm, one call": lambda: _sampled_weight_gradient(layer, g_rows, h_rows, tile_units=k),
