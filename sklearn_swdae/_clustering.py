@@ -315,9 +315,10 @@ def _kmeans(X, n_clusters, init, n_init, max_iter, random_state):
       time of K-means at large K); it runs on X as given, so the seeds are
       scikit-learn's;
     * Lloyd's iterations run on X rounded to float32: each is an (n, K)
-      distance product, and single precision halves the bytes it moves.  Rounding moves every coordinate by at most 6e-8 of its
-      value, so a label can differ from float64's only for a point within
-      round-off of two centroids.  The centers are returned in X's dtype.
+      distance product, and single precision halves the bytes it moves.
+      Rounding moves every coordinate by at most 6e-8 of its value, so a
+      label can differ from float64's only for a point within round-off
+      of two centroids.  The centers are returned in X's dtype.
     """
     X32 = np.asarray(X, dtype=np.float32)
     if init != "k-means++":

@@ -105,15 +105,19 @@ def run_blocks(function, n_rows, block_rows):
 
     The thread budget is torch's (which follows the joblib worker limit in
     parallel sweeps, :mod:`sklearn_swdae._parallel`): the blocks are dealt
-    to that many tasks, each running its share in order.
+    to that many tasks, each running its share in order.  The blocks run
+    without autograd, on the pool's threads as on the caller's: what is
+    dealt here (bag sums and permutations inside autograd Functions,
+    prediction) builds no graph, and a new thread starts with autograd on.
     """
     bounds = list(range(0, n_rows, block_rows)) + [n_rows]
     blocks = list(zip(bounds[:-1], bounds[1:]))
     n_tasks = min(torch.get_num_threads(), len(blocks))
 
     def task(share):
-        for start, stop in share:
-            function(start, stop)
+        with torch.no_grad():
+            for start, stop in share:
+                function(start, stop)
 
     if n_tasks <= 1:
         task(blocks)
@@ -134,8 +138,8 @@ def _bag_product(a, crow, col, weights, n_out):
     (``benchmarks/bench_sparse_kernels.py``).  The blocks are dealt to
     torch's threads (:func:`run_blocks`) because writing a block's
     (n_out, block) result into its rows of the row-major output is a
-    transposed copy that torch runs on one thread; at the decoder of a
-    prediction it took as long as the bag sums.  A GPU gets the whole
+    transposed copy that torch runs on one thread (timings in
+    ``benchmarks/RESULTS.md``, issue 19, seventh session).  A GPU gets the whole
     batch in one call.  Every output entry is one bag's sum in link order,
     so the result does not depend on the blocks or the number of threads.
     """
@@ -146,13 +150,8 @@ def _bag_product(a, crow, col, weights, n_out):
     offsets = crow[:-1]
 
     def users(start, stop):
-        # The pool's threads start with autograd on; the callers (autograd
-        # Functions, prediction) need no graph of these sums.
-        with torch.no_grad():
-            block = F.embedding_bag(
-                col, a[start:stop].t().contiguous(), offsets, mode="sum", per_sample_weights=weights
-            )
-            out[start:stop] = block.t()
+        block = F.embedding_bag(col, a[start:stop].t().contiguous(), offsets, mode="sum", per_sample_weights=weights)
+        out[start:stop] = block.t()
 
     run_blocks(users, a.shape[0], _BLOCK_USERS)
     return out
@@ -162,18 +161,6 @@ def _bag_product(a, crow, col, weights, n_out):
 #: of float32): blocks are dealt to torch's threads, and a block bounds the
 #: int64 copy of its positions that the scatter needs.
 _PERMUTE_BLOCK = 1 << 20
-
-
-def _permute_on_threads(n, part):
-    """``part(start, stop)`` over blocks of ``n`` positions on torch's threads, without autograd."""
-
-    def task(start, stop):
-        # The pool's threads start with autograd on; a permutation of live
-        # weights inside an autograd Function (or a prediction) needs no graph.
-        with torch.no_grad():
-            part(start, stop)
-
-    run_blocks(task, n, _PERMUTE_BLOCK)
 
 
 def _to_input_major(layer, values):
@@ -189,7 +176,7 @@ def _to_input_major(layer, values):
     if values.device.type != "cpu":
         return values.index_select(0, order)
     out = values.new_empty(order.shape)
-    _permute_on_threads(order.numel(), lambda a, b: torch.index_select(values, 0, order[a:b], out=out[a:b]))
+    run_blocks(lambda a, b: torch.index_select(values, 0, order[a:b], out=out[a:b]), order.numel(), _PERMUTE_BLOCK)
     return out
 
 
@@ -205,7 +192,7 @@ def _to_output_major(layer, by_input):
     if by_input.device.type != "cpu":
         return out.index_copy_(0, order.long(), by_input)
     # index_copy_ takes int64 positions only: a block's worth at a time.
-    _permute_on_threads(order.numel(), lambda a, b: out.index_copy_(0, order[a:b].long(), by_input[a:b]))
+    run_blocks(lambda a, b: out.index_copy_(0, order[a:b].long(), by_input[a:b]), order.numel(), _PERMUTE_BLOCK)
     return out
 
 
