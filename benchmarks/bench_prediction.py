@@ -109,6 +109,8 @@ def main(argv=None):
     for name in ("k", "users", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    if min(args.block_users) < 1:
+        parser.error(f"--block-users must be positive integers, got {args.block_users}")
     if not 0 < args.link_fraction <= 1:
         parser.error(f"--link-fraction must be in (0, 1], got {args.link_fraction}")
 

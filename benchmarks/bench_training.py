@@ -215,7 +215,7 @@ _MEASURED = (
 def _median_rows(rows):
     """One record per configuration and code: the median of each measured field over its rounds.
 
-    On a shared VM one fit can run 20% slower than the next for reasons
+    On a shared VM one fit can run much slower than the next for reasons
     outside the process; with ``--rounds`` the codes compared take turns, so
     a slow spell hits both, and the median drops the odd run.
     """
@@ -311,6 +311,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error(f"--batch-size must be an int >= 1 (users per training step), got {args.batch_size}")
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1 (runs of each configuration), got {args.rounds}")
     bad = [f for f in args.link_fractions if not 0 < f <= 1]
     if bad:
         parser.error(f"--link-fractions must lie in (0, 1], got {bad}")
@@ -321,8 +323,6 @@ def main(argv=None):
     import torch
 
     shape = QUICK_SHAPE if args.quick else None
-    if args.rounds < 1:
-        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     if args.quick:
         args.ks = [max(10, k * QUICK_SHAPE[1] // 20108) for k in args.ks]
         args.inference_users = min(args.inference_users, 5000)

@@ -2,6 +2,7 @@
 checks a top-N recommender is expected to fail, and how to compare two
 top-N lists up to float32 rounding."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -104,3 +105,17 @@ def random_mask(rng, n_out, n_in, uniform):
     for j in range(n_in):
         mask[rng.choice(n_out, 3, replace=False), j] = True
     return mask
+
+
+_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name):
+    """The script ``benchmarks/<name>.py`` as a module, imported with its folder on the path
+    (the scripts import their neighbours, ``_common`` and each other)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(_BENCHMARKS))
+        spec = importlib.util.spec_from_file_location(name, _BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module

@@ -2,21 +2,15 @@
 model of the comparison end to end and writes the table, the JSON and the
 plot."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_accuracy.py"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_accuracy", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_accuracy")
 
 
 def test_quick_mode_runs_every_model(bench, tmp_path, capsys):

@@ -1,26 +1,17 @@
 """benchmarks/bench_epochs.py: its replay of (max_iter, patience) rules on one
 long run is what shorter runs and early stopping would have kept."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 from sklearn_swdae import SparseWideDAERecommender
 from sklearn_swdae.metrics import evaluate_rankings
 
-_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture(scope="module")
 def bench():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(_BENCHMARKS))  # the script imports bench_accuracy beside it
-        spec = importlib.util.spec_from_file_location("bench_epochs", _BENCHMARKS / "bench_epochs.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_epochs")
 
 
 def test_replay_follows_early_stopping(bench):

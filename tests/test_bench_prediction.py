@@ -1,25 +1,16 @@
 """Smoke test of benchmarks/bench_prediction.py: every encoder path it times
 agrees with the others (checked inside the script) and it prints its table."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import scipy.sparse as sp
+from conftest import load_benchmark
 
 from sklearn_swdae.datasets import make_interactions
-
-_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(_BENCHMARKS))  # the script imports its neighbours
-        spec = importlib.util.spec_from_file_location("bench_prediction", _BENCHMARKS / "bench_prediction.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_prediction")
 
 
 def test_prints_every_path(bench, tmp_path, capsys):
@@ -44,3 +35,10 @@ def test_rejects_too_few_users(bench, tmp_path):
     sp.save_npz(tmp_path / "X.npz", sp.csr_matrix(X))
     with pytest.raises(SystemExit):
         bench.main(["--cache", str(tmp_path / "X.npz"), "--k", "10", "--users", "100"])
+
+
+def test_rejects_a_block_of_no_users(bench, capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--block-users", "64", "0"])
+    assert exc.value.code == 2
+    assert "--block-users must be positive integers, got [64, 0]" in capsys.readouterr().err

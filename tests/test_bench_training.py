@@ -1,22 +1,13 @@
 """benchmarks/bench_training.py: the median over rounds and its argument checks
 (the timings themselves are the benchmark's business, not a test's)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(_BENCHMARKS))  # the script imports its neighbours
-        spec = importlib.util.spec_from_file_location("bench_training", _BENCHMARKS / "bench_training.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_training")
 
 
 def _record(code, epoch, users_per_s, k=1000, model="swdae"):
@@ -53,4 +44,4 @@ def test_rounds_below_one_is_a_usage_error(bench, capsys):
     with pytest.raises(SystemExit) as exc:
         bench.main(["--rounds", "0"])
     assert exc.value.code == 2
-    assert "--rounds must be at least 1, got 0" in capsys.readouterr().err
+    assert "--rounds must be at least 1 (runs of each configuration), got 0" in capsys.readouterr().err
