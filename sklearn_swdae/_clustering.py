@@ -20,11 +20,6 @@ from ._parallel import worker_thread_limit
 # (block, K) float64 distance matrix to ~31 MB at K = 15,000.
 _LINK_BLOCK = 256
 
-# At K >= this, linking bounds every item's R nearest centroids by a sample
-# of every _LINK_SAMPLE_STRIDE-th centroid (_link_below_threshold).
-_LINK_SAMPLE_MIN_CLUSTERS = 2048
-_LINK_SAMPLE_STRIDE = 7
-
 # At large K, k-means++ seeding precomputes all item-item squared distances
 # (float32) when they fit in this budget: up to about 23,000 items (ML-20M
 # has 20,108: 1.5 GiB).  Larger item sets compute them step by step.
@@ -71,16 +66,6 @@ def _nearest_centroids(embedding, centers, n_links):
     center_sq = np.einsum("ij,ij->i", centers, centers)[:, None]
     right = np.ascontiguousarray(np.hstack([-2.0 * centers, center_sq]).T)
     local = threading.local()
-    sampled = None
-    if n_clusters >= _LINK_SAMPLE_MIN_CLUSTERS and 4 * n_links <= n_clusters:
-        # Every _LINK_SAMPLE_STRIDE-th centroid (K-means++ seeds them in
-        # random order) and the rank among them that bounds the n_links
-        # nearest from above for nearly every item.
-        columns = np.arange(0, n_clusters, _LINK_SAMPLE_STRIDE)
-        expected = columns.size * n_links / n_clusters
-        rank = int(np.ceil(expected + 4.0 * np.sqrt(expected) + 1))
-        if rank < columns.size:
-            sampled = (columns, rank)
 
     def link(start):
         block = left[start : start + _LINK_BLOCK]
@@ -88,68 +73,36 @@ def _nearest_centroids(embedding, centers, n_links):
             # Reused: fresh (block, K) arrays would cost page faults every time.
             local.buffer = np.empty((_LINK_BLOCK, n_clusters))
         dist = np.dot(block, right, out=local.buffer[: len(block)])
-        rows = np.arange(len(block))
-        if sampled is not None:
-            rows = _link_below_threshold(dist, sampled, n_links, out[start : start + len(block)])
-            if not rows.size:
-                return
-        dist = dist[rows] if rows.size < len(block) else dist
-        if n_links < n_clusters:
-            part = np.argpartition(dist, n_links - 1, axis=1)[:, :n_links]
-            # Ascending centroid index, so that the stable sort below breaks
-            # distance ties by index.
-            part.sort(axis=1)
-        else:
-            part = np.broadcast_to(np.arange(n_clusters), dist.shape)
-        part_dist = np.take_along_axis(dist, part, axis=1)
-        order = np.argsort(part_dist, axis=1, kind="stable")
-        out[start + rows] = np.take_along_axis(part, order, axis=1)
+        out[start : start + len(block)] = _rank_nearest(dist, n_links)
 
     _run_blocks(link, range(0, n_items, _LINK_BLOCK), serial_blas_threads=None)
     return out
 
 
-def _link_below_threshold(dist, sampled, n_links, out):
-    """Link the rows of a block whose ``n_links`` nearest lie below a sampled bound.
+def _rank_nearest(dist, n_links):
+    """Column indices of the ``n_links`` smallest entries of every row, smallest first.
 
-    For every row, the ``rank``-th smallest distance to the sampled
-    centroids bounds the distance of its ``n_links``-th nearest centroid
-    from above when at least ``n_links`` centroids lie within it (about 4
-    standard deviations of margin: nearly always).  Those centroids are
-    then the only ones sorted, by (distance, index), instead of an
-    ``argpartition`` of every row: at K = 15,000 and R = 1,500 the partition
-    was the largest part of the linking.  The selection is the same: all
-    centroids outside the bound are farther than the ``n_links`` kept.
-    Writes the linked rows of ``out``; returns the rows left to the caller.
+    Ties are broken by the lower column index.  numpy's default sort ranks
+    every row and the stable one re-ranks only the rows where a distance
+    ties among those selected: sorting every selection by index and then
+    stably by distance was most of the linking's time at K = 15,000
+    (benchmarks/RESULTS.md, issue 19, eighth session).
     """
-    columns, rank = sampled
-    bound = np.partition(dist[:, columns], rank - 1, axis=1)[:, rank - 1]
-    within = dist <= bound[:, None]
-    counts = within.sum(axis=1)
-    ok = np.flatnonzero(counts >= n_links)
-    if ok.size:
-        # nonzero lists every row's centroids in ascending index order, so
-        # the stable sort by distance breaks ties by index.
-        row_of, centroid = np.nonzero(within[ok])
-        starts = np.zeros(ok.size + 1, dtype=np.int64)
-        np.cumsum(counts[ok], out=starts[1:])
-        width = int(counts[ok].max())
-        padded = np.full((ok.size, width), np.inf)
-        ids = np.zeros((ok.size, width), dtype=np.int64)
-        position = np.arange(row_of.size) - starts[row_of]
-        padded[row_of, position] = dist[ok[row_of], centroid]
-        ids[row_of, position] = centroid
-        # numpy's default sort (about half the time of the stable one here),
-        # then the stable sort for the rows where distance ties among the
-        # first n_links + 1 could have been broken otherwise than by index.
-        keep = min(n_links + 1, width)
-        order = np.argsort(padded, axis=1)[:, :keep]
-        ranked = np.take_along_axis(padded, order, axis=1)
-        tied = np.flatnonzero((ranked[:, 1:] == ranked[:, :-1]).any(axis=1))
-        if tied.size:
-            order[tied] = np.argsort(padded[tied], axis=1, kind="stable")[:, :keep]
-        out[ok] = np.take_along_axis(ids, order[:, :n_links], axis=1)
-    return np.flatnonzero(counts < n_links)
+    if n_links < dist.shape[1]:
+        part = np.argpartition(dist, n_links - 1, axis=1)[:, :n_links]
+    else:
+        part = np.broadcast_to(np.arange(dist.shape[1]), dist.shape)
+    part_dist = np.take_along_axis(dist, part, axis=1)
+    order = np.argsort(part_dist, axis=1)
+    ranked = np.take_along_axis(part_dist, order, axis=1)
+    nearest = np.take_along_axis(part, order, axis=1)
+    tied = np.flatnonzero((ranked[:, 1:] == ranked[:, :-1]).any(axis=1))
+    if tied.size:
+        # Ascending index first, so that the stable sort breaks ties by index.
+        by_index = np.sort(part[tied], axis=1)
+        tied_dist = np.take_along_axis(dist[tied], by_index, axis=1)
+        nearest[tied] = np.take_along_axis(by_index, np.argsort(tied_dist, axis=1, kind="stable"), axis=1)
+    return nearest
 
 
 class _SquaredDistances:
