@@ -1,8 +1,10 @@
 """Helpers shared by the benchmark scripts: machine description, peak memory
-of the current process, and the ML-20M-shaped synthetic matrix."""
+of the current process, the ML-20M-shaped synthetic matrix, and the median
+over rounds of repeated runs."""
 
 import os
 import platform
+import statistics
 import subprocess
 
 ML20M_SHAPE = (136677, 20108)
@@ -46,3 +48,26 @@ def ml20m_shaped(shape=ML20M_SHAPE, random_state=0):
 
     X, _ = make_interactions(*shape, n_groups=1000, density=ML20M_DENSITY, random_state=random_state)
     return X
+
+
+def median_rows(rows, key_fields, measured_fields):
+    """One record per configuration and code: the median of each measured field over its rounds.
+
+    On a shared VM one run can be much slower than the next for reasons
+    outside the process; with ``--rounds`` the codes compared take turns, so
+    a slow spell hits both, and the median drops the odd run.  Records are
+    grouped by the values of ``key_fields`` (in order of first appearance);
+    every field of ``measured_fields`` a record has becomes its median and
+    ``rounds`` counts the runs merged.
+    """
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row.get(name) for name in key_fields), []).append(row)
+    merged = []
+    for runs in groups.values():
+        row = dict(runs[0], rounds=len(runs))
+        for name in measured_fields:
+            if name in row:
+                row[name] = statistics.median(run[name] for run in runs)
+        merged.append(row)
+    return merged

@@ -32,6 +32,8 @@ Usage::
     # ``git archive COMMIT sklearn_swdae | tar -x -C /tmp/base``, is fitted
     # first for every configuration, then the working tree's
     python benchmarks/bench_grouping.py --ks 15000 --methods laplacian --baseline-src /tmp/base
+    # on a shared VM, several rounds with the codes taking turns; medians are shown
+    python benchmarks/bench_grouping.py --ks 15000 --methods laplacian --baseline-src /tmp/base --rounds 3
 
 Each row also reports the K-means inertia (sum of squared distances of the
 items to their centroids), so that runs whose seeding differs can be
@@ -49,7 +51,7 @@ import sys
 import tempfile
 import time
 
-from _common import ML20M_SHAPE, cpu_description, ml20m_shaped, reset_peak_rss, rss_kib
+from _common import ML20M_SHAPE, cpu_description, median_rows, ml20m_shaped, reset_peak_rss, rss_kib
 
 # Table 6 of Khawar, Poon and Zhang (WWW 2020), ML-20M, in seconds.
 PAPER = {
@@ -124,6 +126,11 @@ def _versions():
     }
 
 
+#: What identifies a configuration's rounds, and the fields that vary between them.
+_CONFIGURATION = ("method", "k", "code")
+_MEASURED = ("spectrum", "kmeans", "linking", "phases", "wall", "peak_gib", "rss_before_gib")
+
+
 def _table(rows, quick):
     head = (
         "| method | K | R | F | spectrum (s) | K-means (s) | linking (s) | total (s) | fit wall (s) "
@@ -166,12 +173,20 @@ def main(argv=None):
         help="a folder holding another version's sklearn_swdae package, fitted before the working tree's "
         "for every configuration (same data, same run)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="fit every configuration this many times, the codes taking turns; the table shows medians",
+    )
     # Internal: one configuration in this process.
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--method", help=argparse.SUPPRESS)
     parser.add_argument("--k", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1 (fits of each configuration), got {args.rounds}")
     if args.worker:
         return worker(args)
 
@@ -202,7 +217,9 @@ def main(argv=None):
         codes = [("working tree", here)]
         if args.baseline_src:
             codes.insert(0, ("baseline " + os.path.basename(os.path.normpath(args.baseline_src)), args.baseline_src))
-        configurations = [(method, k, code) for method in args.methods for k in ks for code in codes]
+        configurations = [
+            (method, k, code) for _ in range(args.rounds) for method in args.methods for k in ks for code in codes
+        ]
         for method, k, (label, src) in configurations:
             env = {**os.environ, "PYTHONPATH": src, "BENCH_CODE_LABEL": label}
             cmd = [
@@ -223,7 +240,7 @@ def main(argv=None):
                 flush=True,
             )
 
-    table = _table(rows, args.quick)
+    table = _table(median_rows(rows, _CONFIGURATION, _MEASURED), args.quick)
     load_after = os.getloadavg()
     print()
     print(table)
@@ -234,6 +251,8 @@ def main(argv=None):
         f"(grouper.timings_); fit wall adds input validation. Peak RSS: {peak_kind}, includes the "
         f"interpreter, libraries and X. Ratios: paper seconds / our seconds (Table 6, ML-20M)."
     )
+    if args.rounds > 1:
+        notes += f" Times and memory: medians over {args.rounds} rounds, the codes taking turns."
     print(notes)
     if args.out:
         command = "python benchmarks/bench_grouping.py " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -51,13 +51,12 @@ import argparse
 import datetime
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from _common import cpu_description, ml20m_shaped, reset_peak_rss, rss_kib
+from _common import cpu_description, median_rows, ml20m_shaped, reset_peak_rss, rss_kib
 
 QUICK_SHAPE = (20000, 3000)
 
@@ -213,24 +212,9 @@ _MEASURED = (
 
 
 def _median_rows(rows):
-    """One record per configuration and code: the median of each measured field over its rounds.
-
-    On a shared VM one fit can run much slower than the next for reasons
-    outside the process; with ``--rounds`` the codes compared take turns, so
-    a slow spell hits both, and the median drops the odd run.
-    """
-    groups = {}
-    for row in rows:
-        key = tuple(row.get(name) for name in ("model", "k", "link_fraction", "backend", "precision", "code"))
-        groups.setdefault(key, []).append(row)
-    merged = []
-    for runs in groups.values():
-        row = dict(runs[0], rounds=len(runs))
-        for name in _MEASURED:
-            if name in row:
-                row[name] = statistics.median(run[name] for run in runs)
-        merged.append(row)
-    return merged
+    """The median of every measured field over the rounds of each configuration and code."""
+    keys = ("model", "k", "link_fraction", "backend", "precision", "code")
+    return median_rows(rows, keys, _MEASURED)
 
 
 def _table(rows):
