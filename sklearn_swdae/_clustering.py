@@ -84,9 +84,10 @@ def _rank_nearest(dist, n_links):
 
     Ties are broken by the lower column index.  numpy's default sort ranks
     every row and the stable one re-ranks only the rows where a distance
-    ties among those selected: sorting every selection by index and then
-    stably by distance was most of the linking's time at K = 15,000
-    (benchmarks/RESULTS.md, issue 19, eighth session).
+    ties among those selected: the linking that sorted every selection by
+    index and then stably by distance (with a sampled bound at large K)
+    took 1.4x as long at K = 15,000 (benchmarks/RESULTS.md, issue 19,
+    eighth session).
     """
     if n_links < dist.shape[1]:
         part = np.argpartition(dist, n_links - 1, axis=1)[:, :n_links]
