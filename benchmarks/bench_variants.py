@@ -26,18 +26,16 @@ a study can be split over several processes and summarized later with
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
 
 import numpy as np
 import torch
-from bench_accuracy import DEFAULT_DATA, load_dataset, log
+from bench_accuracy import DEFAULT_DATA, evaluate, load_dataset, log
 
 from sklearn_swdae import ItemGrouper, SparseWideDAERecommender
 from sklearn_swdae.defaults import auto_n_clusters, auto_overlap
-from sklearn_swdae.metrics import evaluate_rankings
 from sklearn_swdae.model_selection import strong_generalization_split
 
 METRIC = "ndcg@100"
@@ -61,11 +59,31 @@ def _variant(text):
 
 def _scaled(value, auto_value, key):
     """A number, or 'xF': F times the rule's value."""
-    if isinstance(value, str):
-        if not value.startswith("x"):
-            raise ValueError(f"{key}: expected a number or 'xF' (F times the auto value), got {value!r}")
-        return max(1, int(float(value[1:]) * auto_value + 0.5))
-    return value
+    if not isinstance(value, str):
+        return value
+    try:
+        factor = float(value[1:]) if value.startswith("x") else None
+    except ValueError:
+        factor = None
+    if factor is None or not factor > 0:
+        raise ValueError(f"{key}: expected a number or 'xF' with F > 0 (F times the auto value), got {value!r}")
+    return max(1, int(factor * auto_value + 0.5))
+
+
+def _check_variants(variants):
+    """Unique names and known parameters, before any data is loaded."""
+    known = set(SparseWideDAERecommender().get_params()) | set(_GROUPER_KEYS)
+    names = [name for name, _ in variants]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"--variant names must be unique (fits are paired by name and seed); repeated: {repeated}")
+    for name, params in variants:
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(
+                f"--variant {name!r}: unknown parameters {unknown}; use SparseWideDAERecommender's"
+                f" parameters or the grouper's {list(_GROUPER_KEYS)}"
+            )
 
 
 def build_model(params, X, seed, device):
@@ -87,18 +105,15 @@ def fit_one(name, params, split, seed, args):
     tic = time.perf_counter()
     model.fit(split.train)
     seconds = time.perf_counter() - tic
-    per_user = evaluate_rankings(
-        model.decision_function, split.validation_fold_in, split.validation_held_out, (METRIC,)
-    )[METRIC]
-    per_user = per_user[~np.isnan(per_user)]
+    scores = evaluate(model, split.validation_fold_in, split.validation_held_out)
     return {
         "dataset": args.label,
         "variant": name,
         "params": params,
         "seed": seed,
-        "validation_ndcg@100": float(per_user.mean()),
-        "validation_se": float(per_user.std(ddof=1) / math.sqrt(per_user.size)),
-        "validation_users": int(per_user.size),
+        "validation_ndcg@100": scores[METRIC],
+        "validation_se": scores[METRIC + "_se"],
+        "validation_users": scores["n_users"],
         "n_clusters": int(model.connectivity_.shape[0]),
         "overlap": int(np.asarray(model.connectivity_.sum(axis=0)).max()),
         "batch_size": int(model.batch_size_),
@@ -186,6 +201,10 @@ def main(argv=None):
     variants = ([] if args.no_defaults else [(DEFAULTS, {})]) + args.variant
     if not variants:
         parser.error("nothing to fit: --no-defaults and no --variant")
+    try:
+        _check_variants(variants)
+    except ValueError as exc:
+        parser.error(str(exc))
     args.label, X = load_dataset(args.dataset, args)
     split = strong_generalization_split(X, n_validation=args.validation_users, n_test=args.test_users)
     log(f"{args.label}: {split.train.shape[0]} training users x {split.train.shape[1]} items")

@@ -27,8 +27,6 @@ def test_build_model_resolves_grouper_keys_against_the_rules(bench):
     assert model.grouper.overlap == int(2 * auto_overlap(40, n_items, n_users) + 0.5)
     # No grouper key: the estimator's own default grouper.
     assert bench.build_model({"hidden_dropout": 0.0}, X, seed=0, device="cpu").grouper is None
-    with pytest.raises(ValueError, match="n_clusters"):
-        bench.build_model({"n_clusters": "half"}, X, seed=0, device="cpu")
 
 
 def test_summary_pairs_variants_with_the_defaults_by_seed(bench):
@@ -67,8 +65,28 @@ def test_end_to_end_on_synthetic_data(bench, tmp_path, capsys):
     assert [row["mean"] for row in again] == [row["mean"] for row in rows]
 
 
-@pytest.mark.parametrize("text", ["noequals", "x=[1]", "x={bad", "defaults={}"])
-def test_bad_variants_are_usage_errors(bench, text, capsys):
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["noequals"],
+        ["x=[1]"],
+        ["x={bad"],
+        ["defaults={}"],
+        ['x={"hidden_dropuot": 0.5}'],
+        ['x={"alpha": 0.1}', 'x={"alpha": 0.2}'],
+    ],
+)
+def test_bad_variants_are_usage_errors(bench, texts, capsys):
+    argv = ["--dataset", "synthetic"]
+    for text in texts:
+        argv += ["--variant", text]
     with pytest.raises(SystemExit):
-        bench.main(["--dataset", "synthetic", "--variant", text])
+        bench.main(argv)
     assert "--variant" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["half", "x", "xabc", "x0", "x-1"])
+def test_bad_scale_factors_name_the_key(bench, value):
+    X = bench.load_dataset("synthetic", None)[1]
+    with pytest.raises(ValueError, match="n_clusters: expected a number or 'xF'"):
+        bench.build_model({"n_clusters": value}, X, seed=0, device="cpu")
