@@ -194,7 +194,8 @@ def fit_model(model, X, stage=""):
     say(
         f"  SW-DAE trained in {time.perf_counter() - tic:.1f}s on {model.device_} (grouping: {timings}); "
         f"K={grouper.n_clusters_}, R={grouper.overlap_}, F={grouper.n_components_}, "
-        f"batch {model.batch_size_}; best epoch {model.best_epoch_} of {model.n_iter_}"
+        f"batch {model.batch_size_}, hidden dropout {model.hidden_dropout_:g}; "
+        f"best epoch {model.best_epoch_} of {model.n_iter_}"
     )
     return model
 

@@ -12,6 +12,7 @@ from sklearn_swdae import ItemGrouper, SparseWideDAERecommender
 from sklearn_swdae.datasets import make_interactions
 from sklearn_swdae.defaults import (
     auto_batch_size,
+    auto_hidden_dropout,
     auto_n_clusters,
     auto_n_components,
     auto_overlap,
@@ -31,6 +32,7 @@ def test_rules_give_the_papers_settings_at_its_scale():
     assert abs(R - 1500) <= 15 and abs(R - 0.1 * K) <= 15  # R = 0.1 K = 1,500
     assert auto_batch_size(round(0.9 * ML20M_USERS)) == 500
     assert auto_n_components(ML20M_USERS, ML20M_ITEMS) == 50
+    assert auto_hidden_dropout(round(0.9 * ML20M_USERS)) == paper_settings()["hidden_dropout"] == 0.2
 
 
 def test_rules_on_small_data():
@@ -40,6 +42,15 @@ def test_rules_on_small_data():
     K = auto_n_clusters(1417, 943)
     assert 1 <= K <= 1417
     assert auto_overlap(K, 1417, 943) > round(0.1 * K)
+
+
+def test_hidden_dropout_grows_as_users_shrink():
+    users = [1, 400, 1_000, 1_001, 1_500, 2_000, 2_999, 3_000, 4_349, 10**6]
+    rates = [auto_hidden_dropout(n) for n in users]
+    assert all(0.2 <= rate <= 0.5 for rate in rates)
+    assert rates == sorted(rates, reverse=True)
+    assert rates[:3] == [0.5, 0.5, 0.5] and rates[-3:] == [0.2, 0.2, 0.2]
+    assert 0.2 < auto_hidden_dropout(2_000) < 0.5
 
 
 @pytest.mark.parametrize("n_items", [1, 2, 10, 1000, 20_108, 41_140, 250_000])
@@ -83,6 +94,8 @@ def test_link_budget_bounds_large_catalogues():
     [
         (auto_n_clusters, (0, 10)),
         (auto_batch_size, (0,)),
+        (auto_hidden_dropout, (0,)),
+        (auto_hidden_dropout, (1.5,)),
         (auto_overlap, (0, 10, 10)),
         (auto_n_components, (10, True)),
         (auto_n_clusters, (2.5, 10)),
@@ -212,6 +225,23 @@ def test_default_fit_records_its_choices(data, capsys):
     assert f"batch_size={model.batch_size_} (auto)" in out
     assert f"n_clusters={model.grouper_.n_clusters_} (auto)" in out
     assert f"overlap={model.grouper_.overlap_} (auto)" in out
+    assert model.hidden_dropout_ == auto_hidden_dropout(n_train) == 0.5  # 360 training users
+    assert f"hidden_dropout={model.hidden_dropout_} (auto)" in out
+    assert model.module_.hidden_dropout == 0.5
+
+
+def test_explicit_hidden_dropout_is_kept(data, capsys):
+    model = SparseWideDAERecommender(hidden_dropout=0.1, max_iter=1, device="cpu", random_state=0, verbose=1)
+    model.fit(data)
+    assert model.hidden_dropout_ == model.module_.hidden_dropout == 0.1
+    out = capsys.readouterr().out
+    assert "hidden_dropout=0.1" in out and "hidden_dropout=0.1 (auto)" not in out
+
+
+@pytest.mark.parametrize("value", ["half", 1.0, -0.1])
+def test_bad_hidden_dropout_is_rejected(data, value):
+    with pytest.raises(ValueError, match="hidden_dropout"):
+        SparseWideDAERecommender(hidden_dropout=value, max_iter=1, device="cpu").fit(data)
 
 
 def test_paper_settings_splat():
@@ -260,3 +290,15 @@ def test_coverage_and_popularity_rank():
         catalog_coverage([[0, 5]], 4)
     with pytest.raises(ValueError, match="n_items"):
         catalog_coverage([[0]], 0)
+
+
+def test_models_saved_before_auto_hidden_dropout_load(data):
+    # A pickle of an earlier version has the float parameter and no
+    # hidden_dropout_; the module it rebuilds must score as before.
+    model = SparseWideDAERecommender(hidden_dropout=0.3, max_iter=1, device="cpu", random_state=0).fit(data)
+    state = model.__getstate__()
+    del state["hidden_dropout_"]
+    old = SparseWideDAERecommender.__new__(SparseWideDAERecommender)
+    old.__setstate__(state)
+    assert old.hidden_dropout_ == 0.3
+    np.testing.assert_allclose(old.decision_function(data[:20]), model.decision_function(data[:20]), rtol=1e-6)

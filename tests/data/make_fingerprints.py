@@ -61,33 +61,38 @@ def _autoencoder_settings(**overrides):
     return {**settings, **overrides}
 
 
+def _swdae_settings(**overrides):
+    # SW-DAE's hidden dropout became "auto" afterwards (0.5 on this few users).
+    return _autoencoder_settings(hidden_dropout=0.2, **overrides)
+
+
 # name -> (factory, whether the model is a torch autoencoder)
 SPECS = {
     "swdae_sparse": (
-        lambda: SparseWideDAERecommender(grouper=_grouper(), layer_backend="sparse", **_autoencoder_settings()),
+        lambda: SparseWideDAERecommender(grouper=_grouper(), layer_backend="sparse", **_swdae_settings()),
         True,
     ),
     "swdae_dense": (
-        lambda: SparseWideDAERecommender(grouper=_grouper(), layer_backend="dense", **_autoencoder_settings()),
+        lambda: SparseWideDAERecommender(grouper=_grouper(), layer_backend="dense", **_swdae_settings()),
         True,
     ),
     "swdae_bernoulli_early_stop": (
         lambda: SparseWideDAERecommender(
             grouper=_grouper(),
             loss="bernoulli",
-            **_autoencoder_settings(max_iter=8, n_iter_no_change=1, tol=0.5),
+            **_swdae_settings(max_iter=8, n_iter_no_change=1, tol=0.5),
         ),
         True,
     ),
     "swdae_no_validation": (
         lambda: SparseWideDAERecommender(
-            grouper=_grouper(), **_autoencoder_settings(validation_fraction=None, batch_size="auto")
+            grouper=_grouper(), **_swdae_settings(validation_fraction=None, batch_size="auto")
         ),
         True,
     ),
     "swdae_stacked": (
         lambda: SparseWideDAERecommender(
-            grouper=_grouper(), stacked_layer_sizes=[6], **_autoencoder_settings(max_iter=3)
+            grouper=_grouper(), stacked_layer_sizes=[6], **_swdae_settings(max_iter=3)
         ),
         True,
     ),
