@@ -91,9 +91,7 @@ SPECS = {
         True,
     ),
     "swdae_stacked": (
-        lambda: SparseWideDAERecommender(
-            grouper=_grouper(), stacked_layer_sizes=[6], **_swdae_settings(max_iter=3)
-        ),
+        lambda: SparseWideDAERecommender(grouper=_grouper(), stacked_layer_sizes=[6], **_swdae_settings(max_iter=3)),
         True,
     ),
     "fcdae": (lambda: FCDAERecommender(n_hidden=16, **_autoencoder_settings()), True),
