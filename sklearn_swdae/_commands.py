@@ -155,7 +155,13 @@ def make_model(args):
         method=args.method,
         random_state=args.seed,
     )
-    training = dict(loss=args.loss, batch_size=args.batch_size, max_iter=args.max_iter, **_learning_rate(args))
+    training = dict(
+        loss=args.loss,
+        hidden_dropout=args.hidden_dropout,
+        batch_size=args.batch_size,
+        max_iter=args.max_iter,
+        **_learning_rate(args),
+    )
     if args.average_half_life is not None:
         training["average_half_life"] = None if args.average_half_life == "off" else args.average_half_life
     if args.n_iter_no_change is not None:

@@ -64,6 +64,13 @@ def add_model_options(parser):
         "epochs; 'off' keeps the trained weights (default: the model's, 1.0)",
     )
     group.add_argument(
+        "--hidden-dropout",
+        type=_rate_or_auto,
+        default="auto",
+        help="SW-DAE's dropout on its hidden layer: a rate in [0, 1) or 'auto' (0.2 from 3,000 training users on, "
+        "up to 0.5 on fewer; default auto)",
+    )
+    group.add_argument(
         "--batch-size",
         type=_count_or_auto,
         default="auto",
@@ -188,6 +195,18 @@ def _count_or_auto(text):
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive int or 'auto', got {text!r}") from None
+
+
+def _rate_or_auto(text):
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a rate in [0, 1) or 'auto', got {text!r}")
+    return value
 
 
 def _count_or_fraction(text):

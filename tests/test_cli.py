@@ -387,6 +387,27 @@ def test_fit_options_default_to_the_models_own_training():
     assert make_model(args).n_iter_no_change is None  # --paper: every epoch
 
 
+def test_hidden_dropout_option():
+    from sklearn_swdae._commands import make_model
+
+    def model(*options):
+        return make_model(build_parser().parse_args(["fit", "--data", "x", "--format", "csv", "--out", "m", *options]))
+
+    assert model().hidden_dropout == "auto"
+    assert model("--hidden-dropout", "0.35").hidden_dropout == 0.35
+    assert model("--hidden-dropout", "0").hidden_dropout == 0.0
+    assert model("--hidden-dropout", "0.35", "--paper").hidden_dropout == 0.2  # the paper's
+
+
+@pytest.mark.parametrize("value", ["1", "-0.1", "nan", "half"])
+def test_bad_hidden_dropout_is_a_usage_error(capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["fit", "--data", "x", "--format", "csv", "--out", "m", "--hidden-dropout", value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--hidden-dropout" in err and "rate in [0, 1) or 'auto'" in err
+
+
 @pytest.mark.parametrize("value", ["0", "-2", "1.5", "none"])
 def test_bad_n_iter_no_change_is_a_usage_error(capsys, value):
     with pytest.raises(SystemExit):
