@@ -228,8 +228,8 @@ def auto_hidden_dropout(n_users):
     users, 0.31 at 2,000).  Fewer users means fewer histories per weight,
     and a wide layer then overfits them sooner: paired by training seed on
     validation users (``benchmarks/RESULTS.md``, ninth session), dropout 0.5
-    instead of 0.2 gained 0.005 NDCG@100 on ML-100K (680 users; 4 of 5
-    seeds) and on ml-latest-small (439 users; 2 of 2) and changed little on
+    instead of 0.2 gained 0.005 NDCG@100 on ML-100K (677 users; 4 of 5
+    seeds) and on ml-latest-small (435 users; 2 of 2) and changed little on
     citeulike-t (3,759 users: +0.0005) and ML-1M (4,349 users: -0.0006 and
     -0.0011).  Where between 1,000 and 3,000 users the gain ends was not
     measured; the line splits the difference.
@@ -247,7 +247,7 @@ def auto_hidden_dropout(n_users):
     Examples
     --------
     >>> from sklearn_swdae.defaults import auto_hidden_dropout
-    >>> [auto_hidden_dropout(n_users) for n_users in (439, 1_000, 2_000, 3_000, 116_677)]
+    >>> [auto_hidden_dropout(n_users) for n_users in (435, 1_000, 2_000, 3_000, 116_677)]
     [0.5, 0.5, 0.31, 0.2, 0.2]
     """
     n_users = _check_count("n_users", n_users)
