@@ -2,7 +2,9 @@
 model of the comparison end to end and writes the table, the JSON and the
 plot."""
 
+import gc
 import json
+import weakref
 
 import pytest
 from conftest import load_benchmark
@@ -160,3 +162,23 @@ def test_paper_grid_trains_at_the_papers_settings(bench):
             if key != "grouper":
                 assert params[key] == value, (config, key)
         assert model.grouper.overlap == paper["grouper"].overlap
+
+
+def test_search_frees_the_candidates_it_does_not_keep(bench, monkeypatch):
+    # A fitted EASE holds an items x items matrix: a search that kept every
+    # candidate alive ran out of memory on 24,103 items.
+    args = bench.parse_args(["--dataset", "synthetic", "--ease-grid", "1", "10", "100"])
+    assert args.ease_grid == [1.0, 10.0, 100.0]
+    split = bench.strong_generalization_split(
+        bench.make_interactions(300, 60, 6, density=0.1, random_state=0)[0], n_validation=30, n_test=30
+    )
+    ctx = bench.Context(split, args, "cpu")
+    grid = bench.paper_candidates("ease", ctx)
+    assert [config["alpha"] for config, _ in grid] == [1.0, 10.0, 100.0]
+    refs = [weakref.ref(model) for _, model in grid]
+    monkeypatch.setattr(bench, "candidates", lambda key, ctx: grid)
+    row = bench.search("ease", ctx)
+    gc.collect()
+    kept = ctx.selected["ease"][1]
+    assert row["selected"]["alpha"] == kept.alpha and len(row["tried"]) == 3
+    assert [ref() for ref in refs if ref() is not None] == [kept]
