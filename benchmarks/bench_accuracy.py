@@ -737,6 +737,10 @@ def parse_args(argv=None):
     if not names:
         parser.error("give --dataset, --datasets or --file")
     args.names = names
+    # EASE would reject a bad penalty only when the search reaches it, after
+    # the models before it have trained.
+    if args.ease_grid and min(args.ease_grid) <= 0:
+        parser.error(f"--ease-grid: EASE's L2 penalties must be positive, got {args.ease_grid}")
     if args.models is None:
         args.models = [m for m in ALL_MODELS if m != "swdae-paper" or args.settings == "defaults"]
     for name in ("validation_users", "test_users"):

@@ -147,6 +147,12 @@ def test_validated_mode_adds_the_autoencoders_defaults_to_the_paper_grid(bench, 
         bench.parse_args(["--settings", "tuned"])
 
 
+def test_ease_grid_rejects_a_non_positive_penalty(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--dataset", "synthetic", "--ease-grid", "50", "0"])
+    assert "--ease-grid" in capsys.readouterr().err
+
+
 def test_paper_grid_trains_at_the_papers_settings(bench):
     # The reproduction of Table 3 must not pick up the package's data-shaped
     # defaults (hidden_dropout="auto" gives 0.5 on a few hundred users).
