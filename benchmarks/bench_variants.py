@@ -119,6 +119,8 @@ def fit_one(name, params, split, seed, args):
         "batch_size": int(model.batch_size_),
         "best_epoch": int(model.best_epoch_),
         "epochs": len(model.history_),
+        # the hold-out curve shows whether a fit was still improving when it stopped
+        "holdout_curve": [round(r[METRIC], 5) for r in model.history_ if METRIC in r],
         "fit_seconds": seconds,
         "command": " ".join(sys.argv),
         "torch": torch.__version__,

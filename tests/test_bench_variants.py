@@ -59,6 +59,9 @@ def test_end_to_end_on_synthetic_data(bench, tmp_path, capsys):
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["variant"] for r in records] == ["defaults", "short"]
     assert records[1]["epochs"] <= 2 and records[1]["params"] == {"max_iter": 2, "learning_rate": 0.01}
+    # One hold-out score per epoch, so a record shows whether the fit was still improving.
+    assert len(records[1]["holdout_curve"]) == records[1]["epochs"]
+    assert max(records[1]["holdout_curve"]) > 0
     assert {row["variant"] for row in rows} == {"defaults", "short"}
     assert "| synthetic | short |" in capsys.readouterr().out
     again = bench.main(["--summarize", str(out)])
