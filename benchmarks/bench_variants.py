@@ -9,10 +9,11 @@ table gives, next to each mean, the mean of the per-seed differences from
 the defaults (the same split, the same seeds: a paired comparison).
 
 A variant is ``NAME=JSON``: keyword arguments of
-``SparseWideDAERecommender``, where ``n_clusters``, ``overlap`` and
-``n_components`` go to its default ``ItemGrouper`` instead (numbers, or a
-number times the "auto" value: ``{"n_clusters": "x0.5"}`` halves the K the
-rules give).
+``SparseWideDAERecommender``, where ``n_clusters``, ``overlap``,
+``n_components`` and ``method`` go to its default ``ItemGrouper`` instead
+(the first three numbers, or a number times the "auto" value:
+``{"n_clusters": "x0.5"}`` halves the K the rules give; ``{"method":
+"svd"}`` embeds the items by Algorithm 2).
 
 Usage::
 
@@ -39,7 +40,7 @@ from sklearn_swdae.defaults import auto_n_clusters, auto_overlap
 from sklearn_swdae.model_selection import strong_generalization_split
 
 METRIC = "ndcg@100"
-_GROUPER_KEYS = ("n_clusters", "overlap", "n_components")
+_GROUPER_KEYS = ("n_clusters", "overlap", "n_components", "method")
 DEFAULTS = "defaults"
 
 

@@ -25,6 +25,8 @@ def test_build_model_resolves_grouper_keys_against_the_rules(bench):
     assert model.grouper.overlap == "auto" and model.grouper.random_state == 3
     model = bench.build_model({"overlap": "x2", "n_clusters": 40}, X, seed=0, device="cpu")
     assert model.grouper.overlap == int(2 * auto_overlap(40, n_items, n_users) + 0.5)
+    model = bench.build_model({"method": "svd"}, X, seed=0, device="cpu")
+    assert model.grouper.method == "svd" and model.grouper.n_clusters == "auto"
     # No grouper key: the estimator's own default grouper.
     assert bench.build_model({"hidden_dropout": 0.0}, X, seed=0, device="cpu").grouper is None
 
