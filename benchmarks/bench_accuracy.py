@@ -21,7 +21,10 @@ Three settings (``--settings``):
   FC-DAE, Mult-VAE, Mult-DAE, CDAE), its package defaults as one more
   candidate; each model keeps whichever configuration its validation users
   prefer.  For SW-DAE this puts the data-shaped rules (K, R, batch size,
-  learning rate) in competition with the paper's K grid.
+  learning rate) in competition with the paper's K grid, and adds the
+  defaults with the SVD embedding (Algorithm 2, ``ItemGrouper(method="svd")``)
+  in place of the Laplacian one: the two embeddings trade places by dataset
+  on validation users (``benchmarks/RESULTS.md``).
 
 Next to Recall and NDCG the tables report how personal the test users'
 top-20 lists are: the catalogue coverage (share of items in at least one
@@ -78,6 +81,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import clone
 
 from sklearn_swdae import (
     CDAERecommender,
@@ -313,7 +317,16 @@ def candidates(key, ctx):
     grid = paper_candidates(key, ctx)
     if ctx.args.settings == "validated" and key in _VALIDATED_WITH_DEFAULTS:
         grid += default_candidate(key, ctx)
+        if key == "swdae":
+            grid += _svd_embedding_candidate(grid[-1][1])
     return grid
+
+
+def _svd_embedding_candidate(defaults):
+    """SW-DAE's defaults with Algorithm 2's embedding: the one structural
+    choice the defaults leave to the user (see ``ItemGrouper``'s ``method``)."""
+    model = clone(defaults).set_params(grouper=ItemGrouper(method="svd"))
+    return [({"defaults": True, "method": "svd"}, model)]
 
 
 # The paper's SW-DAE grid trains at paper_settings() but for the grouper,

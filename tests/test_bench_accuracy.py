@@ -134,7 +134,10 @@ def test_validated_mode_adds_the_autoencoders_defaults_to_the_paper_grid(bench, 
     tried = {key: [t["config"] for t in row["tried"]] for key, row in rows.items()}
     # The paper's candidates first, then the model's defaults (with what "auto" resolved).
     assert tried["swdae"][0] == {"K": 40, "R": 4}
-    assert tried["swdae"][-1]["defaults"] and set(tried["swdae"][-1]) == {"defaults", "K", "R", "batch"}
+    laplacian, svd = tried["swdae"][-2:]
+    assert laplacian["defaults"] and set(laplacian) == {"defaults", "K", "R", "batch"}
+    # ... and the defaults once more with Algorithm 2's embedding.
+    assert svd["defaults"] and svd["method"] == "svd" and set(svd) == {"defaults", "method", "K", "R", "batch"}
     assert len(tried["fcdae"]) == 2 and tried["fcdae"][-1] == {"defaults": True}
     # Linear baselines and the FC-DAE-derived searches keep the paper's grids.
     assert not any(c.get("defaults") for c in tried["ease"] + tried["fc-prune"])
