@@ -3,6 +3,7 @@ parameters changed, and the summary pairs them with the defaults by seed."""
 
 import json
 
+import numpy as np
 import pytest
 from conftest import load_benchmark
 
@@ -22,13 +23,26 @@ def test_build_model_resolves_grouper_keys_against_the_rules(bench):
     assert model.learning_rate == 6e-3
     assert model.random_state == 3
     assert model.grouper.n_clusters == max(1, int(0.5 * K + 0.5))
-    assert model.grouper.overlap == "auto" and model.grouper.random_state == 3
+    assert model.grouper.overlap == "auto" and model.grouper.random_state is None
     model = bench.build_model({"overlap": "x2", "n_clusters": 40}, X, seed=0, device="cpu")
     assert model.grouper.overlap == int(2 * auto_overlap(40, n_items, n_users) + 0.5)
     model = bench.build_model({"method": "svd"}, X, seed=0, device="cpu")
     assert model.grouper.method == "svd" and model.grouper.n_clusters == "auto"
     # No grouper key: the estimator's own default grouper.
     assert bench.build_model({"hidden_dropout": 0.0}, X, seed=0, device="cpu").grouper is None
+
+
+def test_a_grouper_variant_is_paired_with_the_defaults(bench):
+    # Naming the default method must reproduce the defaults' fit: the
+    # variant's grouper draws from the estimator's random stream, as the
+    # default grouper does, so the weights start from the same draws.
+    X = bench.load_dataset("synthetic", None)[1]
+    fits = [
+        bench.build_model({**params, "max_iter": 2}, X, seed=5, device="cpu").fit(X)
+        for params in ({}, {"method": "laplacian"})
+    ]
+    assert (fits[0].connectivity_ != fits[1].connectivity_).nnz == 0
+    np.testing.assert_allclose(fits[0].decision_function(X[:20]), fits[1].decision_function(X[:20]), rtol=1e-5)
 
 
 def test_summary_pairs_variants_with_the_defaults_by_seed(bench):
