@@ -71,7 +71,7 @@ for name, model in models.items():
     )
 
 # %%
-# (a) encoder spectral norm, (b) bound of the network, (c) loss and validation NDCG@100
+# (a) encoder spectral norm, (b) bound of the network, (c) loss, (d) validation NDCG@100
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.8), constrained_layout=True)
 for name, model in models.items():
     epochs_run = [r["epoch"] for r in model.history_]
@@ -84,7 +84,7 @@ titles = [
     "(a) encoder spectral norm",
     "(b) generalization bound (encoder + decoder)",
     "(c) training loss",
-    "(c) validation NDCG@100",
+    "(d) validation NDCG@100",
 ]
 for ax, title in zip(axes, titles):
     ax.set_title(title)
