@@ -23,8 +23,8 @@ Three settings (``--settings``):
   prefer.  For SW-DAE this puts the data-shaped rules (K, R, batch size,
   learning rate) in competition with the paper's K grid, and adds the
   defaults with the SVD embedding (Algorithm 2, ``ItemGrouper(method="svd")``)
-  in place of the Laplacian one: the two embeddings trade places by dataset
-  on validation users (``benchmarks/RESULTS.md``).
+  in place of the Laplacian one: the paper offers both, and neither is
+  ahead on every dataset's validation users (``benchmarks/RESULTS.md``).
 
 Next to Recall and NDCG the tables report how personal the test users'
 top-20 lists are: the catalogue coverage (share of items in at least one
