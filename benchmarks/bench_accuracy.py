@@ -316,9 +316,10 @@ def candidates(key, ctx):
         return default_candidate(key, ctx)
     grid = paper_candidates(key, ctx)
     if ctx.args.settings == "validated" and key in _VALIDATED_WITH_DEFAULTS:
-        grid += default_candidate(key, ctx)
+        defaults = default_candidate(key, ctx)
+        grid += defaults
         if key == "swdae":
-            grid += _svd_embedding_candidate(grid[-1][1])
+            grid += _svd_embedding_candidate(defaults[0][1])
     return grid
 
 

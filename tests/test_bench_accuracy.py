@@ -173,6 +173,22 @@ def test_paper_grid_trains_at_the_papers_settings(bench):
         assert model.grouper.overlap == paper["grouper"].overlap
 
 
+def test_svd_candidate_is_the_defaults_but_for_the_embedding(bench):
+    args = bench.parse_args(["--dataset", "synthetic", "--settings", "validated", "--k-grid", "20"])
+    split = bench.strong_generalization_split(
+        bench.make_interactions(300, 60, 6, density=0.1, random_state=0)[0], n_validation=30, n_test=30
+    )
+    ctx = bench.Context(split, args, "cpu")
+    (_, defaults), (config, svd) = bench.candidates("swdae", ctx)[-2:]
+    assert config == {"defaults": True, "method": "svd"}
+    assert defaults.grouper is None and svd.grouper.method == "svd"
+    # Unseeded, so that the estimator seeds it as it seeds the default grouper.
+    assert svd.grouper.get_params() == {**bench.ItemGrouper().get_params(), "method": "svd"}
+    assert {k: v for k, v in svd.get_params(deep=False).items() if k != "grouper"} == {
+        k: v for k, v in defaults.get_params(deep=False).items() if k != "grouper"
+    }
+
+
 def test_search_frees_the_candidates_it_does_not_keep(bench, monkeypatch):
     # A fitted EASE holds an items x items matrix: a search that kept every
     # candidate alive ran out of memory on 24,103 items.
